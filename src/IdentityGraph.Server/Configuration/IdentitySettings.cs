@@ -1,0 +1,58 @@
+using IdentityGraph.Core.Identifiers;
+
+namespace IdentityGraph.Server.Configuration;
+
+/// <summary>
+/// Section <c>IdentityGraph:Identity</c> (environment: <c>IdentityGraph__Identity__…</c>): how identifiers are
+/// normalised and keyed. Must be identical on every node and stable over time.
+/// </summary>
+public sealed class IdentitySettings
+{
+    public const string Section = "IdentityGraph:Identity";
+
+    /// <summary>HMAC secret for identifier keys (≥ 16 bytes). Unset: a public development secret, with a warning.</summary>
+    public string? KeySecret { get; set; }
+
+    /// <summary>Region for phone numbers without a country code (ISO 3166 alpha-2), e.g. "DK".</summary>
+    public string? DefaultPhoneRegion { get; set; }
+
+    /// <summary>Per-source phone region, keyed by observation source.</summary>
+    public Dictionary<string, string> PhoneRegionBySource { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Fold Gmail dots and provider +tags in e-mail addresses.</summary>
+    public bool FoldEmailProviderAliases { get; set; }
+
+    /// <summary>Problems a person must fix before the program can start; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (KeySecret is not null && System.Text.Encoding.UTF8.GetByteCount(KeySecret) < IdentifierKeyer.MinimumSecretLength)
+        {
+            problems.Add($"{Section}:KeySecret must be at least {IdentifierKeyer.MinimumSecretLength} bytes long.");
+        }
+
+        if (DefaultPhoneRegion is not null && !PhoneNormalizer.IsKnownRegion(DefaultPhoneRegion))
+        {
+            problems.Add($"{Section}:DefaultPhoneRegion '{DefaultPhoneRegion}' is not a known ISO 3166 alpha-2 region code.");
+        }
+
+        foreach (var (source, region) in PhoneRegionBySource)
+        {
+            if (!PhoneNormalizer.IsKnownRegion(region))
+            {
+                problems.Add($"{Section}:PhoneRegionBySource:{source} '{region}' is not a known ISO 3166 alpha-2 region code.");
+            }
+        }
+
+        return problems;
+    }
+
+    public NormalizationOptions ToNormalizationOptions() => new()
+    {
+        DefaultPhoneRegion = DefaultPhoneRegion?.Trim().ToUpperInvariant(),
+        PhoneRegionBySource = PhoneRegionBySource.ToDictionary(p => p.Key, p => p.Value.Trim().ToUpperInvariant(), StringComparer.Ordinal),
+        FoldEmailProviderAliases = FoldEmailProviderAliases,
+    };
+
+    public IdentifierKeyer CreateKeyer() => new(KeySecret ?? IdentifierKeyer.DevelopmentSecret);
+}
