@@ -10,8 +10,8 @@ var root = new RootCommand("IdentityGraph: real-time identity resolution over Ka
 try
 {
     // Our own handler below turns configuration problems into a message and exit code 2; anything else is a bug and
-// should crash loudly with its stack trace.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    // should crash loudly with its stack trace.
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (ConfigurationException e)
 {
