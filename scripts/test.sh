@@ -24,17 +24,17 @@ log "dotnet test"
 status=0
 # A hung test must not eat CI's 90 minutes: blame-hang dumps and fails it after 10 minutes.
 dotnet test IdentityGraph.sln --no-build --nologo --blame-hang-timeout 10m \
-  --logger "console;verbosity=normal" --results-directory "$results" 2>&1 | tee "$results/console.log" || status=$?
+  --logger "console;verbosity=normal" --logger trx --results-directory "$results" || status=$?
 
-# Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 42, Skipped: 0, Total: 42, ...").
-read -r passed failed skipped < <(awk '
-  /(Passed|Failed)! +- +Failed: / {
-    for (i = 1; i <= NF; i++) {
-      gsub(",", "", $(i+1))
-      if ($i == "Failed:") f += $(i+1); else if ($i == "Passed:") p += $(i+1); else if ($i == "Skipped:") s += $(i+1)
+# Sum the counters of every test assembly's TRX report: the console summary format differs between SDKs.
+read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' | awk '
+  {
+    for (i = 2; i <= NF; i++) {
+      split($i, kv, "="); gsub("\"", "", kv[2])
+      if (kv[1] == "passed") p += kv[2]; else if (kv[1] == "failed" || kv[1] == "error" || kv[1] == "timeout" || kv[1] == "aborted") f += kv[2]; else if (kv[1] == "notExecuted") s += kv[2]
     }
   }
-  END { printf "%d %d %d\n", p, f, s }' "$results/console.log")
+  END { printf "%d %d %d\n", p, f, s }')
 
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   log "dotnet test reported no passed tests"
