@@ -10,7 +10,8 @@ namespace IdentityGraph.Cluster.Tests.Infrastructure;
 /// <summary>
 /// A throw-away PostgreSQL server for one test run, started from the Debian binaries
 /// (<c>/usr/lib/postgresql/15/bin</c>, or <c>IDENTITYGRAPH_PG_BIN</c>): its own temporary data directory, a free port
-/// on 127.0.0.1 only, the unix socket inside the temporary directory, trust authentication, fsync off. As root it runs
+/// on 127.0.0.1 only, the unix socket inside the temporary directory, trust authentication, fsync off (the fixture;
+/// measurements can ask for a durable one). As root it runs
 /// as the <c>postgres</c> OS user (initdb refuses root). Each test class asks for its own database. Disposing stops
 /// the server and deletes everything. scripts/test.sh installs the binaries (postgresql-15).
 /// </summary>
@@ -21,10 +22,20 @@ public sealed class PostgresServer : IAsyncLifetime
     private const string SuperUser = "postgres";
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
 
+    private readonly bool _durable;
     private int _databases;
     private string? _root;
     private string? _dataDirectory;
     private bool _started;
+
+    /// <summary>The fixture's server: fsync off, for speed.</summary>
+    public PostgresServer()
+        : this(durable: false)
+    {
+    }
+
+    /// <summary>A server that flushes commits to disk (fsync on), for measurements.</summary>
+    internal PostgresServer(bool durable) => _durable = durable;
 
     /// <summary>The directory holding initdb, pg_ctl and postgres.</summary>
     public static string BinDirectory { get; } =
@@ -77,9 +88,9 @@ public sealed class PostgresServer : IAsyncLifetime
                 "-c", "listen_addresses=127.0.0.1",
                 "-p", Port.ToString(CultureInfo.InvariantCulture),
                 "-k", _root,
-                "-c", "fsync=off",
-                "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off",
+                "-c", _durable ? "fsync=on" : "fsync=off",
+                "-c", _durable ? "synchronous_commit=on" : "synchronous_commit=off",
+                "-c", _durable ? "full_page_writes=on" : "full_page_writes=off",
                 "-c", "max_connections=200",
             ]);
             try
