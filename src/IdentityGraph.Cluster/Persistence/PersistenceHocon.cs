@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Text;
+using Akka.Configuration;
+
+namespace IdentityGraph.Cluster.Persistence;
+
+/// <summary>
+/// Query-side tuning of the SQL journal. The outbox projection's latency is bounded by both
+/// <see cref="RefreshInterval"/> and <see cref="SequenceQueryDelay"/>: lowering only one of them does not help.
+/// </summary>
+public sealed record PersistenceTuning
+{
+    public static PersistenceTuning Default { get; } = new();
+
+    /// <summary>How often an idle <c>EventsByTag</c> stream polls (<c>refresh-interval</c>).</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often the journal sequence actor reads the highest ordering (<c>journal-sequence-retrieval.query-delay</c>).</summary>
+    public TimeSpan SequenceQueryDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How many sequence queries an ordering gap survives before the query assumes it will never be filled
+    /// (<c>journal-sequence-retrieval.max-tries</c>). The give-up time is <c>query-delay × max-tries</c>; the
+    /// default keeps the plugin's own 10 s (1 s × 10) so that a slow transaction's event is not skipped.
+    /// </summary>
+    public int SequenceMaxTries { get; init; } = 200;
+
+    /// <summary>Concurrent journal writers on PostgreSQL (<c>parallelism</c>); SQLite always uses one.</summary>
+    public int PostgresParallelism { get; init; } = 3;
+}
+
+/// <summary>
+/// HOCON for Akka.Persistence.Sql (1.5.73): journal, snapshot store and read journal over the same database,
+/// tags stored as CSV in the journal row, tables created on start, and <see cref="ProfileTagAdapter"/> bound on the
+/// journal. The plugin ids are the plugin's own, so its reference configuration supplies every other default.
+/// </summary>
+/// <remarks>
+/// The result contains the connection string with its secrets: never log it; log
+/// <see cref="StorageSettings.DisplayString"/>. For SQLite call <see cref="StorageSettings.Prepare"/> before the actor
+/// system starts (directory, WAL).
+/// </remarks>
+public static class PersistenceHocon
+{
+    /// <summary>The journal plugin id (the default journal).</summary>
+    public const string JournalPluginId = "akka.persistence.journal.sql";
+
+    /// <summary>The snapshot store plugin id (the default snapshot store).</summary>
+    public const string SnapshotPluginId = "akka.persistence.snapshot-store.sql";
+
+    /// <summary>The read journal id for <c>PersistenceQuery.ReadJournalFor&lt;SqlReadJournal&gt;</c> (= <c>SqlReadJournal.Identifier</c>).</summary>
+    public const string QueryPluginId = "akka.persistence.query.journal.sql";
+
+    /// <summary>The tag <see cref="ProfileTagAdapter"/> puts on profile events, read by the outbox projection.</summary>
+    public const string ProfileTag = "profile";
+
+    /// <summary>The linq2db provider name for SQLite through Microsoft.Data.Sqlite.</summary>
+    public const string SqliteProvider = "SQLite.MS";
+
+    /// <summary>The linq2db provider name for PostgreSQL (15 and newer).</summary>
+    public const string PostgresProvider = "PostgreSQL.15";
+
+    /// <summary>The name of <see cref="ProfileTagAdapter"/> in the journal's <c>event-adapters</c>.</summary>
+    public const string ProfileTagAdapterName = "profile-tag";
+
+    /// <summary>The event type the adapter is bound to: every protobuf message (the adapter picks the profile events).</summary>
+    public const string ProfileTagAdapterBinding = "Google.Protobuf.IMessage, Google.Protobuf";
+
+    public static string ProviderName(StorageBackend backend) => backend switch
+    {
+        StorageBackend.Sqlite => SqliteProvider,
+        StorageBackend.Postgres => PostgresProvider,
+        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown storage backend."),
+    };
+
+    /// <summary>The persistence HOCON for <paramref name="storage"/>; contains secrets.</summary>
+    public static string Build(StorageSettings storage, PersistenceTuning? tuning = null)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        tuning ??= PersistenceTuning.Default;
+        if (tuning.SequenceMaxTries < 1 || tuning.PostgresParallelism < 1 ||
+            tuning.RefreshInterval <= TimeSpan.Zero || tuning.SequenceQueryDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tuning), "Persistence tuning values must be positive.");
+        }
+
+        var connection = Quote(storage.ConnectionString);
+        var provider = Quote(ProviderName(storage.Backend));
+        var parallelism = storage.Backend == StorageBackend.Sqlite ? 1 : tuning.PostgresParallelism;
+        var adapterType = typeof(ProfileTagAdapter);
+        var adapter = Quote($"{adapterType.FullName}, {adapterType.Assembly.GetName().Name}");
+
+        var hocon = new StringBuilder();
+        hocon.Append(CultureInfo.InvariantCulture, $$"""
+            akka.persistence {
+              journal {
+                plugin = "{{JournalPluginId}}"
+                sql {
+                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  connection-string = {{connection}}
+                  provider-name = {{provider}}
+                  auto-initialize = on
+                  parallelism = {{parallelism}}
+                  tag-write-mode = Csv
+                  event-adapters {
+                    {{ProfileTagAdapterName}} = {{adapter}}
+                  }
+                  event-adapter-bindings {
+                    "{{ProfileTagAdapterBinding}}" = {{ProfileTagAdapterName}}
+                  }
+                }
+              }
+              snapshot-store {
+                plugin = "{{SnapshotPluginId}}"
+                sql {
+                  class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+                  connection-string = {{connection}}
+                  provider-name = {{provider}}
+                  auto-initialize = on
+                }
+              }
+              query.journal.sql {
+                class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
+                write-plugin = "{{JournalPluginId}}"
+                connection-string = {{connection}}
+                provider-name = {{provider}}
+                tag-read-mode = Csv
+                refresh-interval = {{Millis(tuning.RefreshInterval)}}
+                journal-sequence-retrieval {
+                  query-delay = {{Millis(tuning.SequenceQueryDelay)}}
+                  max-tries = {{tuning.SequenceMaxTries}}
+                }
+              }
+            }
+
+            """);
+        return hocon.ToString();
+    }
+
+    /// <summary><see cref="Build"/> parsed into an Akka <see cref="Config"/>.</summary>
+    public static Config ToConfig(StorageSettings storage, PersistenceTuning? tuning = null) =>
+        ConfigurationFactory.ParseString(Build(storage, tuning));
+
+    private static string Millis(TimeSpan value) =>
+        Math.Max(1L, (long)Math.Ceiling(value.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture) + "ms";
+
+    /// <summary>A HOCON quoted string (JSON escaping).</summary>
+    internal static string Quote(string value)
+    {
+        var quoted = new StringBuilder(value.Length + 2).Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"': quoted.Append("\\\""); break;
+                case '\\': quoted.Append("\\\\"); break;
+                case '\n': quoted.Append("\\n"); break;
+                case '\r': quoted.Append("\\r"); break;
+                case '\t': quoted.Append("\\t"); break;
+                default:
+                    if (char.IsControl(c))
+                    {
+                        quoted.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+                    }
+                    else
+                    {
+                        quoted.Append(c);
+                    }
+
+                    break;
+            }
+        }
+
+        return quoted.Append('"').ToString();
+    }
+}

@@ -1,0 +1,238 @@
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace IdentityGraph.Cluster.Persistence;
+
+/// <summary>Where the journal and snapshots live.</summary>
+public enum StorageBackend
+{
+    /// <summary>An embedded SQLite file (development, demo, single node).</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL server (production).</summary>
+    Postgres,
+}
+
+/// <summary>A storage specification that cannot be used; the message says what is wrong and what is expected.</summary>
+public sealed class StorageSettingsException(string message) : Exception(message);
+
+/// <summary>
+/// The storage specification of the command line and configuration: <c>sqlite:PATH</c> or
+/// <c>postgres:CONNECTION STRING</c> (Npgsql key=value form). Named <c>StorageSettings</c> rather than
+/// <c>PersistenceSettings</c> so that it never clashes with <c>Akka.Persistence.PersistenceSettings</c>.
+/// </summary>
+/// <remarks>
+/// <see cref="ConnectionString"/> holds secrets (a PostgreSQL password); log <see cref="DisplayString"/> instead.
+/// <see cref="ToString"/> returns the display string too.
+/// </remarks>
+public sealed class StorageSettings
+{
+    /// <summary>The specification used when none is given.</summary>
+    public const string DefaultSpec = "sqlite:./data/identitygraph.db";
+
+    /// <summary>SQLite's busy wait and command timeout (<c>Default Timeout</c> in the connection string), in seconds.</summary>
+    public const int SqliteDefaultTimeoutSeconds = 30;
+
+    private const string SqlitePrefix = "sqlite:";
+    private const string PostgresPrefix = "postgres:";
+    private const string PostgresqlPrefix = "postgresql:";
+    private const string Redacted = "***";
+
+    private static readonly string[] SecretKeys = ["Password", "SSL Password"];
+
+    private StorageSettings(StorageBackend backend, string connectionString, string? sqliteFile, string displayString)
+    {
+        Backend = backend;
+        ConnectionString = connectionString;
+        SqliteFile = sqliteFile;
+        DisplayString = displayString;
+    }
+
+    public StorageBackend Backend { get; }
+
+    /// <summary>The provider connection string, secrets included: never log it.</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>The absolute path of the SQLite database file; null for PostgreSQL.</summary>
+    public string? SqliteFile { get; }
+
+    /// <summary>The specification with every secret replaced by <c>***</c>: safe for logs and error messages.</summary>
+    public string DisplayString { get; }
+
+    public static StorageSettings Default => Parse(DefaultSpec);
+
+    /// <summary>
+    /// Parses <c>sqlite:PATH</c> (relative paths resolve against <paramref name="baseDirectory"/>, by default the
+    /// current directory) or <c>postgres:KEY=VALUE;...</c>. Null or blank means <see cref="DefaultSpec"/>.
+    /// Has no side effects; call <see cref="Prepare"/> before the actor system starts.
+    /// </summary>
+    /// <exception cref="StorageSettingsException">The specification is not usable.</exception>
+    public static StorageSettings Parse(string? spec, string? baseDirectory = null)
+    {
+        spec = string.IsNullOrWhiteSpace(spec) ? DefaultSpec : spec.Trim();
+
+        if (spec.StartsWith(SqlitePrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return ParseSqlite(spec[SqlitePrefix.Length..].Trim(), baseDirectory);
+        }
+
+        if (spec.StartsWith(PostgresqlPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return ParsePostgres(spec[PostgresqlPrefix.Length..].Trim());
+        }
+
+        if (spec.StartsWith(PostgresPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return ParsePostgres(spec[PostgresPrefix.Length..].Trim());
+        }
+
+        throw new StorageSettingsException(
+            $"Unknown {Describe(spec)}: expected 'sqlite:PATH' (for example '{DefaultSpec}') " +
+            "or 'postgres:CONNECTION STRING' (for example 'postgres:Host=db;Database=identitygraph;Username=ig;Password=...').");
+    }
+
+    /// <summary>
+    /// Makes the storage ready before the actor system starts. SQLite: creates the file's directory and switches the
+    /// database to write-ahead logging (<c>PRAGMA journal_mode=WAL</c>, which persists in the file), so that the
+    /// query side reads while the journal writes. PostgreSQL: nothing (the plugin creates its tables).
+    /// Idempotent.
+    /// </summary>
+    /// <exception cref="StorageSettingsException">The SQLite file cannot be created or switched to WAL.</exception>
+    public void Prepare()
+    {
+        if (Backend != StorageBackend.Sqlite)
+        {
+            return;
+        }
+
+        try
+        {
+            var directory = Path.GetDirectoryName(SqliteFile);
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            using var connection = new SqliteConnection(ConnectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode=WAL;";
+            var mode = command.ExecuteScalar() as string;
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new StorageSettingsException(
+                    $"SQLite database {DisplayString} could not be switched to write-ahead logging (journal_mode is '{mode}').");
+            }
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new StorageSettingsException($"SQLite database {DisplayString} cannot be opened: {e.Message}");
+        }
+    }
+
+    public override string ToString() => DisplayString;
+
+    private static StorageSettings ParseSqlite(string path, string? baseDirectory)
+    {
+        if (path.Length == 0)
+        {
+            throw new StorageSettingsException(
+                $"Storage 'sqlite:' needs a file path, for example '{DefaultSpec}'.");
+        }
+
+        if (path.StartsWith(':') || path.StartsWith("file:", StringComparison.OrdinalIgnoreCase) || LooksLikeConnectionString(path))
+        {
+            throw new StorageSettingsException(
+                $"Storage 'sqlite:{path}' is not a file path: give a plain path such as '{DefaultSpec}' " +
+                "(in-memory databases, URIs and connection strings are not supported; the journal must survive a restart).");
+        }
+
+        string file;
+        try
+        {
+            file = Path.GetFullPath(path, baseDirectory ?? Directory.GetCurrentDirectory());
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new StorageSettingsException($"Storage 'sqlite:{path}' is not a valid file path: {e.Message}");
+        }
+
+        if (Directory.Exists(file))
+        {
+            throw new StorageSettingsException($"Storage 'sqlite:{path}' is a directory; give the database file's path.");
+        }
+
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = file,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            DefaultTimeout = SqliteDefaultTimeoutSeconds,
+        };
+        return new StorageSettings(StorageBackend.Sqlite, builder.ConnectionString, file, SqlitePrefix + file);
+    }
+
+    private static StorageSettings ParsePostgres(string connectionString)
+    {
+        if (connectionString.Length == 0)
+        {
+            throw new StorageSettingsException(
+                "Storage 'postgres:' needs a connection string, for example 'postgres:Host=db;Database=identitygraph;Username=ig;Password=...'.");
+        }
+
+        if (connectionString.StartsWith("//", StringComparison.Ordinal) || connectionString.Contains("://", StringComparison.Ordinal))
+        {
+            throw new StorageSettingsException(
+                "Storage 'postgres:' takes a key=value connection string (Host=...;Database=...;Username=...), not a URL.");
+        }
+
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
+        {
+            // The parser's message may quote the offending text, which may be a password: say only what kind of problem.
+            throw new StorageSettingsException(
+                $"Storage 'postgres:' has an invalid connection string ({e.GetType().Name}); expected key=value pairs " +
+                "such as 'Host=db;Database=identitygraph;Username=ig;Password=...'. Keywords: see the Npgsql documentation.");
+        }
+
+        if (string.IsNullOrWhiteSpace(builder.Host))
+        {
+            throw new StorageSettingsException("Storage 'postgres:' connection string has no Host.");
+        }
+
+        if (string.IsNullOrWhiteSpace(builder.Database))
+        {
+            throw new StorageSettingsException("Storage 'postgres:' connection string has no Database.");
+        }
+
+        var display = new NpgsqlConnectionStringBuilder(builder.ConnectionString);
+        foreach (var key in SecretKeys)
+        {
+            if (display.TryGetValue(key, out var value) && value is string s && s.Length > 0)
+            {
+                display[key] = Redacted;
+            }
+        }
+
+        return new StorageSettings(StorageBackend.Postgres, builder.ConnectionString, null, PostgresPrefix + display.ConnectionString);
+    }
+
+    private static bool LooksLikeConnectionString(string path) =>
+        path.Contains('=', StringComparison.Ordinal) &&
+        (path.StartsWith("Data Source", StringComparison.OrdinalIgnoreCase) ||
+         path.StartsWith("DataSource", StringComparison.OrdinalIgnoreCase) ||
+         path.StartsWith("Filename", StringComparison.OrdinalIgnoreCase));
+
+    // An unrecognised specification may be a connection string with a password in it: name only a scheme-like start.
+    private static string Describe(string spec)
+    {
+        var colon = spec.IndexOf(':', StringComparison.Ordinal);
+        var scheme = colon > 0 ? spec[..colon] : "";
+        return scheme.Length is > 0 and <= 20 && scheme.All(char.IsAsciiLetterOrDigit)
+            ? $"storage scheme '{scheme}:'"
+            : "storage specification";
+    }
+}

@@ -1,0 +1,38 @@
+using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Tests.Infrastructure;
+using Npgsql;
+
+namespace IdentityGraph.Cluster.Tests.Persistence;
+
+[Collection(UsesPostgres.Name)]
+public sealed class PostgresJournalTests(PostgresServer server) : JournalBackendTests
+{
+    private string? _connectionString;
+
+    protected override async Task<StorageSettings> StorageAsync()
+    {
+        _connectionString = await server.CreateDatabaseAsync("journal");
+        return StorageSettings.Parse("postgres:" + _connectionString);
+    }
+
+    [PostgresFact]
+    public async Task Postgres_events_survive_a_restart_of_the_actor_system()
+    {
+        await Events_survive_a_restart_of_the_actor_system();
+
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM journal";
+        Assert.Equal(6L, await command.ExecuteScalarAsync());
+
+        // Tags are stored as CSV in the journal row (tag-write-mode = Csv), not in a tag table.
+        command.CommandText = "SELECT count(*) FROM journal WHERE tags LIKE '%profile%'";
+        Assert.Equal(5L, await command.ExecuteScalarAsync());
+        command.CommandText = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'tags'";
+        Assert.Equal(0L, await command.ExecuteScalarAsync());
+    }
+
+    [PostgresFact]
+    public Task Postgres_EventsByTag_returns_the_profile_events() => EventsByTag_returns_the_profile_events();
+}

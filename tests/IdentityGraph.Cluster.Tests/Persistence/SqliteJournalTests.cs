@@ -1,0 +1,45 @@
+using IdentityGraph.Cluster.Persistence;
+using Microsoft.Data.Sqlite;
+
+namespace IdentityGraph.Cluster.Tests.Persistence;
+
+public sealed class SqliteJournalTests : JournalBackendTests, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("identitygraph-sqlite-").FullName;
+    private readonly StorageSettings _storage;
+
+    public SqliteJournalTests() => _storage = StorageSettings.Parse("sqlite:db/journal.db", _directory);
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    protected override Task<StorageSettings> StorageAsync() => Task.FromResult(_storage);
+
+    [Fact]
+    public async Task Sqlite_events_survive_a_restart_of_the_actor_system()
+    {
+        await Events_survive_a_restart_of_the_actor_system();
+
+        // The journal file is in write-ahead-log mode, as Prepare left it.
+        SqliteConnection.ClearAllPools();
+        await using var connection = new SqliteConnection(_storage.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode;";
+        Assert.Equal("wal", await command.ExecuteScalarAsync());
+        command.CommandText = "SELECT count(*) FROM journal;";
+        Assert.Equal(6L, await command.ExecuteScalarAsync());
+
+        // Tags are stored as CSV in the journal row (tag-write-mode = Csv), not in a tag table.
+        command.CommandText = "SELECT count(*) FROM journal WHERE tags LIKE '%profile%';";
+        Assert.Equal(5L, await command.ExecuteScalarAsync());
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tags';";
+        Assert.Equal(0L, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public Task Sqlite_EventsByTag_returns_the_profile_events() => EventsByTag_returns_the_profile_events();
+}
