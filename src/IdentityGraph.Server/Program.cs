@@ -5,6 +5,8 @@ using IdentityGraph.Server.Configuration;
 var root = new RootCommand("IdentityGraph: real-time identity resolution over Kafka.")
 {
     NormalizeCommand.Create(),
+    ImportCommand.Create(),
+    ExportCommand.Create(),
 };
 
 try

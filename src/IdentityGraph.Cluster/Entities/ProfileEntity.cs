@@ -1,0 +1,264 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Persistence;
+using IdentityGraph.Cluster.Serialization;
+using IdentityGraph.Cluster.Wire;
+using IdentityGraph.Core.Profiles;
+using AbsorbProfile = IdentityGraph.Cluster.Wire.AbsorbProfile;
+using Domain = IdentityGraph.Core.Profiles;
+using ObserveProfile = IdentityGraph.Cluster.Wire.ObserveProfile;
+
+namespace IdentityGraph.Cluster.Entities;
+
+/// <summary>
+/// One per identity cluster: a thin persistent shell over <see cref="ProfileDecider"/>. Decides on the state including
+/// events still being written (PersistAsync batches them, which keeps a hot profile fast) and answers each command
+/// only when its events are durable; answers that write nothing wait (DeferAsync) for the writes before them, so no
+/// one hears of a state that a crash could take back. A merged-away profile forwards everything to its survivor.
+/// </summary>
+internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
+{
+    public const string TypeName = "profile";
+
+    private readonly int snapshotEvery;
+    private readonly TimeSpan askTimeout;
+    private readonly ProfileId id;
+    private ProfileState state;
+    private int writesInFlight;
+    private long lastSnapshotAt;
+    private IActorRef region = ActorRefs.Nobody;
+
+    public ProfileEntity(string entityId, int snapshotEvery, TimeSpan askTimeout)
+    {
+        id = ProfileId.Parse(entityId);
+        this.snapshotEvery = snapshotEvery;
+        this.askTimeout = askTimeout;
+        state = ProfileState.Empty;
+        PersistenceId = TypeName + "-" + entityId;
+    }
+
+    public override string PersistenceId { get; }
+
+    private IActorRef Region => region;
+
+    public static Props PropsFor(string entityId, int snapshotEvery, TimeSpan askTimeout) =>
+        Props.Create(() => new ProfileEntity(entityId, snapshotEvery, askTimeout));
+
+    protected override void PreStart()
+    {
+        region = ClusterSharding.Get(Context.System).ShardRegion(TypeName);
+        base.PreStart();
+    }
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: ProfileSnapshotData snapshot } offer:
+                state = WireMapping.FromWire(snapshot);
+                lastSnapshotAt = offer.Metadata.SequenceNr;
+                break;
+            case Google.Protobuf.IMessage e when WireMapping.TryFromWire(e, out var domainEvent):
+                state = ProfileDecider.Apply(state, domainEvent);
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case ObserveProfile m:
+                Observe(m);
+                break;
+            case AbsorbProfile m:
+                Absorb(m);
+                break;
+            case MergeProfileInto m:
+                MergeInto(m);
+                break;
+            case GetProfileRoot:
+                Sender.Tell(new ProfileRoot
+                {
+                    ProfileId = id.ToString(),
+                    MergedInto = state.MergedInto?.ToString() ?? "",
+                    Exists = state.Status != ProfileStatus.Absent,
+                });
+                break;
+            case GetProfileState:
+                var snapshot = WireMapping.ToWire(id, state);
+                var sender = Sender;
+                DeferAsync(snapshot, s => sender.Tell(s));
+                break;
+            case StopEntity:
+                // Let the writes in flight finish and answer their callers first.
+                DeferAsync(message, _ => Context.Stop(Self));
+                break;
+            case SaveSnapshotSuccess s:
+                DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break; // a missing snapshot only makes recovery longer
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Observe(ObserveProfile m)
+    {
+        if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } survivor })
+        {
+            Forward(new ObserveProfile(m) { ProfileId = survivor.ToString() });
+            return;
+        }
+
+        var wasAbsent = state.Status == ProfileStatus.Absent;
+        var result = ProfileDecider.Decide(state, new Domain.ObserveProfile(WireMapping.FromWire(m.Observation)));
+        var reply = new ObserveResult { ProfileId = id.ToString(), Created = wasAbsent && result.Events.Count > 0, Changed = result.Events.Count > 0 };
+        Write(result, reply);
+    }
+
+    private void Absorb(AbsorbProfile m)
+    {
+        if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } survivor })
+        {
+            Forward(new AbsorbProfile(m) { ProfileId = survivor.ToString() });
+            return;
+        }
+
+        var command = new Domain.AbsorbProfile(
+            id, ProfileId.Parse(m.Absorbed), WireMapping.FromWire(m.Content), m.ObservationId, WireMapping.FromWire(m.OccurredAt));
+        var result = ProfileDecider.Decide(state, command);
+        Write(result, new AbsorbResult { ProfileId = id.ToString(), Changed = result.Events.Count > 0 });
+    }
+
+    /// <summary>
+    /// Retire into a smaller survivor: hand the content over, wait until the survivor has absorbed it durably, then
+    /// record the redirect. Everything else waits (stash) meanwhile; only a larger id ever waits for a smaller one.
+    /// </summary>
+    private void MergeInto(MergeProfileInto m)
+    {
+        var survivor = ProfileId.Parse(m.Survivor);
+        if (state.Status == ProfileStatus.MergedAway)
+        {
+            Sender.Tell(state.MergedInto == survivor
+                ? new MergeResult { Merged = true }
+                : new MergeResult { Redirect = state.MergedInto!.Value.ToString() });
+            return;
+        }
+
+        var retire = new RetireIntoSurvivor(id, survivor, m.ObservationId, WireMapping.FromWire(m.OccurredAt));
+        var check = ProfileDecider.Decide(state, retire);
+        if (check.Rejection is { } rejection)
+        {
+            Sender.Tell(new Status.Failure(new InvalidOperationException($"{rejection.Code}: {rejection.Message}")));
+            return;
+        }
+
+        var caller = Sender;
+        var absorb = new AbsorbProfile
+        {
+            ProfileId = m.Survivor,
+            Absorbed = id.ToString(),
+            Content = WireMapping.ToWire(state.Content),
+            ObservationId = m.ObservationId,
+            OccurredAt = m.OccurredAt,
+        };
+        Region.Ask<AbsorbResult>(absorb, askTimeout)
+            .PipeTo(Self, success: r => new HandedOver(r, m, caller), failure: e => new HandOverFailed(e, caller));
+        Become(AwaitingSurvivor);
+    }
+
+    private bool AwaitingSurvivor(object message)
+    {
+        switch (message)
+        {
+            case HandedOver done:
+                var result = ProfileDecider.Decide(state, new RetireIntoSurvivor(
+                    id, ProfileId.Parse(done.Request.Survivor), done.Request.ObservationId, WireMapping.FromWire(done.Request.OccurredAt)));
+                if (result.Rejection is { } rejection)
+                {
+                    done.Caller.Tell(new Status.Failure(new InvalidOperationException($"{rejection.Code}: {rejection.Message}")));
+                    Resume();
+                    return true;
+                }
+
+                // Persist, not PersistAsync: the redirect must be durable before anyone hears of it.
+                PersistAll(result.Events.Select(WireMapping.ToWire), e =>
+                {
+                    state = ProfileDecider.Apply(state, WireMapping.FromWire(e));
+                    done.Caller.Tell(new MergeResult { Merged = true, RetiredNow = true });
+                    SnapshotIfDue();
+                    Resume();
+                });
+                return true;
+            case HandOverFailed failed:
+                failed.Caller.Tell(new Status.Failure(failed.Cause));
+                Resume();
+                return true;
+            default:
+                Stash.Stash();
+                return true;
+        }
+    }
+
+    private void Resume()
+    {
+        UnbecomeStacked();
+        Stash.UnstashAll();
+    }
+
+    private void Write(DecideResult result, object reply)
+    {
+        var sender = Sender;
+        if (result.Rejection is { } rejection)
+        {
+            sender.Tell(new Status.Failure(new InvalidOperationException($"{rejection.Code}: {rejection.Message}")));
+            return;
+        }
+
+        if (result.Events.Count == 0)
+        {
+            DeferAsync(reply, r => sender.Tell(r));
+            return;
+        }
+
+        // Decide the next command on this state already; reply when the write is durable.
+        foreach (var domainEvent in result.Events)
+        {
+            state = ProfileDecider.Apply(state, domainEvent);
+        }
+
+        var wire = result.Events.Select(WireMapping.ToWire).ToList();
+        var last = wire[^1];
+        writesInFlight += wire.Count;
+        PersistAllAsync(wire, e =>
+        {
+            writesInFlight--;
+            if (ReferenceEquals(e, last))
+            {
+                sender.Tell(reply);
+            }
+
+            SnapshotIfDue();
+        });
+    }
+
+    // Only when no write is in flight: the in-memory state then is exactly the durable state at LastSequenceNr.
+    private void SnapshotIfDue()
+    {
+        if (writesInFlight == 0 && LastSequenceNr - lastSnapshotAt >= snapshotEvery)
+        {
+            lastSnapshotAt = LastSequenceNr;
+            SaveSnapshot(WireMapping.ToWire(id, state));
+        }
+    }
+
+    private void Forward(object message) => Region.Forward(message);
+
+
+    private sealed record HandedOver(AbsorbResult Result, MergeProfileInto Request, IActorRef Caller);
+
+    private sealed record HandOverFailed(Exception Cause, IActorRef Caller);
+}

@@ -1,0 +1,96 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using IdentityGraph.Cluster.Entities;
+using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Resolution;
+using IdentityGraph.Cluster.Serialization;
+using IdentityGraph.Cluster.Wire;
+using IdentityGraph.Core.Observations;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IdentityGraph.Cluster.Hosting;
+
+/// <summary>Registry key of the profile shard region.</summary>
+public sealed class ProfileRegion;
+
+/// <summary>Registry key of the identifier shard region.</summary>
+public sealed class IdentifierRegion;
+
+/// <summary>The one way to run the identity graph: the server, the CLI and the tests all start it through here.</summary>
+public static class IdentityGraphHostingExtensions
+{
+    /// <summary>
+    /// Adds the graph to an actor system: serializer, persistence, remoting, clustering (a single node joins itself when
+    /// no seed nodes are given) and the two shard regions.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddIdentityGraph(this AkkaConfigurationBuilder builder, IdentityGraphOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+
+        builder
+            .AddHocon(GraphSerializer.Hocon, HoconAddMode.Prepend)
+            .AddHocon(PersistenceHocon.Build(options.Storage), HoconAddMode.Prepend)
+            // Remember-entities is off, so sharding keeps nothing on disk (no LMDB files beside the database).
+            .AddHocon("akka.cluster.sharding.distributed-data.durable.keys = []", HoconAddMode.Prepend)
+            .WithRemoting(options.Hostname, options.Port)
+            .WithClustering(new ClusterOptions { SeedNodes = [.. options.SeedNodes] });
+
+        var shardOptions = new ShardOptions
+        {
+            StateStoreMode = StateStoreMode.DData,
+            RememberEntities = false,
+            HandOffStopMessage = new StopEntity(),
+            PassivateIdleEntityAfter = options.PassivateIdleAfter,
+            JournalPluginId = PersistenceHocon.JournalPluginId,
+            SnapshotPluginId = PersistenceHocon.SnapshotPluginId,
+        };
+        var extractor = new GraphMessageExtractor(options.ShardCount);
+        builder
+            .WithShardRegion<ProfileRegion>(
+                ProfileEntity.TypeName, id => ProfileEntity.PropsFor(id, options.SnapshotEvery, options.AskTimeout), extractor, shardOptions)
+            .WithShardRegion<IdentifierRegion>(
+                IdentifierEntity.TypeName, IdentifierEntity.PropsFor, extractor, shardOptions);
+
+        if (options.SeedNodes.Count == 0)
+        {
+            builder.WithActors((system, _) =>
+            {
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the actor system with the graph and an <see cref="IdentityResolver"/> singleton. Needs an
+    /// <see cref="ObservationNormalizer"/> in the container.
+    /// </summary>
+    public static IServiceCollection AddIdentityGraph(
+        this IServiceCollection services,
+        IdentityGraphOptions options,
+        Action<AkkaConfigurationBuilder, IServiceProvider>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Storage.Prepare();
+        services.AddAkka(options.ActorSystemName, (builder, provider) =>
+        {
+            builder.AddIdentityGraph(options);
+            configure?.Invoke(builder, provider);
+        });
+        services.AddSingleton(provider =>
+        {
+            var registry = provider.GetRequiredService<ActorRegistry>();
+            return new IdentityResolver(
+                registry.Get<ProfileRegion>(),
+                registry.Get<IdentifierRegion>(),
+                provider.GetRequiredService<ObservationNormalizer>(),
+                options.AskTimeout);
+        });
+        return services;
+    }
+}

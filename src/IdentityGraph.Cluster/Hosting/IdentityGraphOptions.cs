@@ -1,0 +1,35 @@
+namespace IdentityGraph.Cluster.Hosting;
+
+/// <summary>How a node of the identity graph runs. Defaults: a single embedded node on SQLite.</summary>
+public sealed record IdentityGraphOptions
+{
+    /// <summary>Name of the actor system; every node of one cluster uses the same.</summary>
+    public string ActorSystemName { get; init; } = "identitygraph";
+
+    /// <summary>Where the journal and snapshots live (see <c>StorageSettings.Parse</c>).</summary>
+    public required Persistence.StorageSettings Storage { get; init; }
+
+    /// <summary>
+    /// Shards per entity type: about ten per node of the largest cluster you will run. Fixed for the life of a
+    /// deployment: changing it moves entities between shards.
+    /// </summary>
+    public int ShardCount { get; init; } = 100;
+
+    /// <summary>An entity that received nothing for this long is stopped to free memory (its state is durable).</summary>
+    public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A profile saves a snapshot every this many events, so recovery replays at most that many.</summary>
+    public int SnapshotEvery { get; init; } = 100;
+
+    /// <summary>How long one step of the merge protocol may take before the resolve fails (and is retried by its caller).</summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Host name other nodes reach this one by (Akka remoting).</summary>
+    public string Hostname { get; init; } = "127.0.0.1";
+
+    /// <summary>Akka remoting port; 0 picks a free one (fine for a single node).</summary>
+    public int Port { get; init; }
+
+    /// <summary>Seed nodes (akka.tcp://identitygraph@host:port); empty: this node forms a cluster of its own.</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+}

@@ -1,0 +1,88 @@
+using System.Collections.Frozen;
+using Akka.Actor;
+using Akka.Serialization;
+using Google.Protobuf;
+using IdentityGraph.Cluster.Wire;
+
+namespace IdentityGraph.Cluster.Serialization;
+
+/// <summary>
+/// Protobuf serializer for every persisted event, snapshot and entity message of the graph. Manifests are short,
+/// stable codes (never CLR type names), so types can be renamed or moved without breaking the journal.
+/// A manifest is never reused for another message.
+/// </summary>
+public sealed class GraphSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    /// <summary>The serializer id; ids up to 100 are Akka's own.</summary>
+    public const int SerializerId = 7101;
+
+    /// <summary>HOCON that registers this serializer for every message in <see cref="Manifests"/>.</summary>
+    public static string Hocon => BuildHocon();
+
+    /// <summary>Manifest per message type. Append only.</summary>
+    internal static FrozenDictionary<Type, string> Manifests { get; } = new Dictionary<Type, string>
+    {
+        // persisted: profile events and snapshot
+        [typeof(ProfileCreatedEvent)] = "pc",
+        [typeof(ObservationAppliedEvent)] = "po",
+        [typeof(ProfileAbsorbedEvent)] = "pa",
+        [typeof(ProfileMergedAwayEvent)] = "pm",
+        [typeof(ProfileErasedEvent)] = "pe",
+        [typeof(ProfileSnapshotData)] = "ps",
+        // persisted: identifier events
+        [typeof(IdentifierOwnerSetEvent)] = "io",
+        // identifier entity messages
+        [typeof(GetIdentifierOwner)] = "i.get",
+        [typeof(ClaimIdentifier)] = "i.claim",
+        [typeof(RepointIdentifier)] = "i.repoint",
+        [typeof(IdentifierOwner)] = "i.owner",
+        // profile entity messages
+        [typeof(ObserveProfile)] = "p.observe",
+        [typeof(ObserveResult)] = "p.observed",
+        [typeof(MergeProfileInto)] = "p.merge",
+        [typeof(MergeResult)] = "p.merged",
+        [typeof(AbsorbProfile)] = "p.absorb",
+        [typeof(AbsorbResult)] = "p.absorbed",
+        [typeof(GetProfileRoot)] = "p.root?",
+        [typeof(ProfileRoot)] = "p.root",
+        [typeof(GetProfileState)] = "p.state?",
+        [typeof(StopEntity)] = "stop",
+    }.ToFrozenDictionary();
+
+    private static readonly FrozenDictionary<string, MessageParser> Parsers = Manifests.ToFrozenDictionary(
+        p => p.Value,
+        p => (MessageParser)p.Key.GetProperty("Parser")!.GetValue(null)!);
+
+    public override int Identifier => SerializerId;
+
+    public override string Manifest(object o) =>
+        Manifests.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new ArgumentException($"GraphSerializer has no manifest for {o.GetType()}; add one to Manifests.", nameof(o));
+
+    public override byte[] ToBinary(object obj) =>
+        obj is IMessage message && Manifests.ContainsKey(obj.GetType())
+            ? message.ToByteArray()
+            : throw new ArgumentException($"GraphSerializer cannot serialize {obj.GetType()}.", nameof(obj));
+
+    public override object FromBinary(byte[] bytes, string manifest) =>
+        Parsers.TryGetValue(manifest, out var parser)
+            ? parser.ParseFrom(bytes)
+            : throw new System.Runtime.Serialization.SerializationException($"Unknown GraphSerializer manifest '{manifest}'.");
+
+    private static string BuildHocon()
+    {
+        var bindings = string.Join(
+            Environment.NewLine,
+            Manifests.Keys.Select(t => $"      \"{t.FullName}, {t.Assembly.GetName().Name}\" = identitygraph"));
+        return $$"""
+            akka.actor {
+              serializers.identitygraph = "{{typeof(GraphSerializer).FullName}}, {{typeof(GraphSerializer).Assembly.GetName().Name}}"
+              serialization-identifiers."{{typeof(GraphSerializer).FullName}}, {{typeof(GraphSerializer).Assembly.GetName().Name}}" = {{SerializerId}}
+              serialization-bindings {
+            {{bindings}}
+              }
+            }
+            """;
+    }
+}

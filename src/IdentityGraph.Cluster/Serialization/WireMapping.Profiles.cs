@@ -1,0 +1,157 @@
+using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
+using Google.Protobuf;
+using IdentityGraph.Cluster.Wire;
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Profiles;
+
+namespace IdentityGraph.Cluster.Serialization;
+
+/// <summary>Profile content, events and snapshots.</summary>
+internal static partial class WireMapping
+{
+    public static ProfileContentData ToWire(ProfileContent content)
+    {
+        var data = new ProfileContentData();
+        data.Identifiers.AddRange(content.Identifiers.Values.Select(r => new IdentifierRecordData
+        {
+            Identifier = new IdentifierData { Key = r.Key.Value, Type = r.Identifier.Type, Namespace = r.Identifier.Namespace, Value = r.Identifier.Value },
+            FirstSeen = ToWire(r.FirstSeen),
+            LastSeen = ToWire(r.LastSeen),
+            Channels = { r.Channels },
+        }));
+        data.Evidence.AddRange(content.Evidence.Values.Select(e => new LinkEvidenceData
+        {
+            ObservationId = e.ObservationId,
+            ObservedAt = ToWire(e.ObservedAt),
+            Source = e.Source,
+            Channel = e.Channel,
+            Keys = { e.Keys.Select(k => k.Value) },
+        }));
+        data.Consents.AddRange(content.Consents.Values.Select(c => new ConsentRecordData
+        {
+            Purpose = c.Purpose,
+            Channel = c.Channel,
+            Status = c.Status,
+            DecidedAt = ToWire(c.DecidedAt),
+            ObservationId = c.ObservationId,
+        }));
+        data.Attributes.AddRange(content.Attributes.Values.Select(a => new AttributeRecordData
+        {
+            Key = a.Key,
+            Value = a.Value,
+            ObservedAt = ToWire(a.ObservedAt),
+            ObservationId = a.ObservationId,
+        }));
+        data.MergedProfileIds.AddRange(content.MergedProfileIds.Select(p => p.Value));
+        if (content.CreatedAt is { } created)
+        {
+            data.CreatedAt = ToWire(created);
+        }
+
+        if (content.UpdatedAt is { } updated)
+        {
+            data.UpdatedAt = ToWire(updated);
+        }
+
+        return data;
+    }
+
+    public static ProfileContent FromWire(ProfileContentData? data)
+    {
+        if (data is null)
+        {
+            return ProfileContent.Empty;
+        }
+
+        var identifiers = data.Identifiers.Select(r => new IdentifierRecord(
+            new IdentifierKey(r.Identifier.Key),
+            new NormalizedIdentifier(r.Identifier.Type, r.Identifier.Namespace, r.Identifier.Value),
+            FromWire(r.FirstSeen),
+            FromWire(r.LastSeen),
+            [.. r.Channels]));
+        var evidence = data.Evidence.Select(e => new LinkEvidence(
+            e.ObservationId, FromWire(e.ObservedAt), e.Source, e.Channel, [.. e.Keys.Select(k => new IdentifierKey(k))]));
+        return new ProfileContent
+        {
+            Identifiers = identifiers.ToImmutableSortedDictionary(r => r.Key, r => r),
+            Evidence = evidence.ToImmutableSortedDictionary(e => e.KeySet, e => e, StringComparer.Ordinal),
+            Consents = data.Consents
+                .Select(c => new ConsentRecord(c.Purpose, c.Channel, c.Status, FromWire(c.DecidedAt), c.ObservationId))
+                .ToImmutableSortedDictionary(c => c.Slot, c => c, StringComparer.Ordinal),
+            Attributes = data.Attributes
+                .Select(a => new AttributeRecord(a.Key, a.Value, FromWire(a.ObservedAt), a.ObservationId))
+                .ToImmutableSortedDictionary(a => a.Key, a => a, StringComparer.Ordinal),
+            MergedProfileIds = [.. data.MergedProfileIds.Select(ProfileId.Parse)],
+            CreatedAt = data.CreatedAt is null ? null : FromWire(data.CreatedAt),
+            UpdatedAt = data.UpdatedAt is null ? null : FromWire(data.UpdatedAt),
+        };
+    }
+
+    public static IMessage ToWire(IProfileEvent domainEvent) => domainEvent switch
+    {
+        ProfileCreated e => new ProfileCreatedEvent { ObservationId = e.ObservationId, OccurredAt = ToWire(e.OccurredAt), Content = ToWire(e.Content) },
+        ObservationApplied e => new ObservationAppliedEvent { ObservationId = e.ObservationId, OccurredAt = ToWire(e.OccurredAt), Delta = ToWire(e.Delta) },
+        ProfileAbsorbed e => new ProfileAbsorbedEvent
+        {
+            AbsorbedProfileId = e.Absorbed.Value,
+            ObservationId = e.ObservationId,
+            OccurredAt = ToWire(e.OccurredAt),
+            Delta = ToWire(e.Delta),
+        },
+        ProfileMergedAway e => new ProfileMergedAwayEvent
+        {
+            SurvivorProfileId = e.Survivor.Value,
+            ObservationId = e.ObservationId,
+            OccurredAt = ToWire(e.OccurredAt),
+        },
+        ProfileErased e => new ProfileErasedEvent { RequestId = e.RequestId, OccurredAt = ToWire(e.OccurredAt) },
+        _ => throw new ArgumentException($"No wire form for {domainEvent.GetType().Name}.", nameof(domainEvent)),
+    };
+
+    public static IProfileEvent FromWire(IMessage message) =>
+        TryFromWire(message, out var domainEvent)
+            ? domainEvent
+            : throw new ArgumentException($"{message.GetType().Name} is not a profile event.", nameof(message));
+
+    public static bool TryFromWire(object message, [NotNullWhen(true)] out IProfileEvent? domainEvent)
+    {
+        domainEvent = message switch
+        {
+            ProfileCreatedEvent e => new ProfileCreated(e.ObservationId, FromWire(e.OccurredAt), FromWire(e.Content)),
+            ObservationAppliedEvent e => new ObservationApplied(e.ObservationId, FromWire(e.OccurredAt), FromWire(e.Delta)),
+            ProfileAbsorbedEvent e => new ProfileAbsorbed(ProfileId.Parse(e.AbsorbedProfileId), e.ObservationId, FromWire(e.OccurredAt), FromWire(e.Delta)),
+            ProfileMergedAwayEvent e => new ProfileMergedAway(ProfileId.Parse(e.SurvivorProfileId), e.ObservationId, FromWire(e.OccurredAt)),
+            ProfileErasedEvent e => new ProfileErased(e.RequestId, FromWire(e.OccurredAt)),
+            _ => null,
+        };
+        return domainEvent is not null;
+    }
+
+    public static ProfileSnapshotData ToWire(ProfileId id, ProfileState state) => new()
+    {
+        ProfileId = id.Value,
+        Version = state.Version,
+        Status = state.Status switch
+        {
+            ProfileStatus.Live => ProfileStatusData.Active,
+            ProfileStatus.MergedAway => ProfileStatusData.MergedAway,
+            ProfileStatus.Erased => ProfileStatusData.Erased,
+            _ => ProfileStatusData.New,
+        },
+        MergedInto = state.MergedInto?.Value ?? "",
+        Content = ToWire(state.Content),
+    };
+
+    public static ProfileState FromWire(ProfileSnapshotData data) => new(
+        data.Version,
+        data.Status switch
+        {
+            ProfileStatusData.Active => ProfileStatus.Live,
+            ProfileStatusData.MergedAway => ProfileStatus.MergedAway,
+            ProfileStatusData.Erased => ProfileStatus.Erased,
+            _ => ProfileStatus.Absent,
+        },
+        data.MergedInto.Length == 0 ? null : ProfileId.Parse(data.MergedInto),
+        FromWire(data.Content));
+}

@@ -1,0 +1,261 @@
+using System.Collections.Immutable;
+using IdentityGraph.Contracts.V1;
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Observations;
+
+namespace IdentityGraph.Core.Profiles;
+
+/// <summary>An identifier of a profile, with when and through which channels it was seen.</summary>
+public sealed record IdentifierRecord(
+    IdentifierKey Key, NormalizedIdentifier Identifier, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, ImmutableSortedSet<Channel> Channels)
+{
+    public IdentifierRecord Join(IdentifierRecord other) => new(
+        Key,
+        Identifier,
+        FirstSeen <= other.FirstSeen ? FirstSeen : other.FirstSeen,
+        LastSeen >= other.LastSeen ? LastSeen : other.LastSeen,
+        Channels.Union(other.Channels));
+
+    public bool Equals(IdentifierRecord? other) =>
+        other is not null && Key == other.Key && Identifier == other.Identifier && FirstSeen == other.FirstSeen
+        && LastSeen == other.LastSeen && Channels.SetEquals(other.Channels);
+
+    public override int GetHashCode() => HashCode.Combine(Key, FirstSeen, LastSeen, Channels.Count);
+}
+
+/// <summary>Why identifiers are in one profile: the observation that saw them together (kept for explain and split).</summary>
+public sealed record LinkEvidence(string ObservationId, DateTimeOffset ObservedAt, string Source, Channel Channel, ImmutableArray<IdentifierKey> Keys)
+{
+    /// <summary>The linked key set as one string: evidence is unique per key set.</summary>
+    public string KeySet { get; } = string.Join(',', Keys.Select(k => k.Value));
+
+    /// <summary>Earlier evidence first; ties by observation id. The order that decides which evidence is kept.</summary>
+    public static int Compare(LinkEvidence a, LinkEvidence b)
+    {
+        var byTime = a.ObservedAt.CompareTo(b.ObservedAt);
+        return byTime != 0 ? byTime : string.CompareOrdinal(a.ObservationId, b.ObservationId);
+    }
+
+    public bool Equals(LinkEvidence? other) =>
+        other is not null && ObservationId == other.ObservationId && ObservedAt == other.ObservedAt && Source == other.Source
+        && Channel == other.Channel && KeySet == other.KeySet;
+
+    public override int GetHashCode() => HashCode.Combine(ObservationId, KeySet);
+}
+
+/// <summary>The latest explicit consent choice for one purpose on one contact channel.</summary>
+public sealed record ConsentRecord(string Purpose, ContactChannel Channel, ConsentStatus Status, DateTimeOffset DecidedAt, string ObservationId)
+{
+    /// <summary>The key consents are merged by: purpose × contact channel.</summary>
+    public string Slot => $"{Purpose}|{(int)Channel}";
+
+    /// <summary>
+    /// Which of two choices for the same slot stands: the later decision; on a tie, DENIED (the privacy-safe choice);
+    /// then the larger observation id, so every node picks the same.
+    /// </summary>
+    public static ConsentRecord Winner(ConsentRecord a, ConsentRecord b)
+    {
+        var byTime = a.DecidedAt.CompareTo(b.DecidedAt);
+        if (byTime != 0)
+        {
+            return byTime > 0 ? a : b;
+        }
+
+        if (a.Status != b.Status)
+        {
+            return a.Status == ConsentStatus.Denied ? a : b;
+        }
+
+        return string.CompareOrdinal(a.ObservationId, b.ObservationId) >= 0 ? a : b;
+    }
+}
+
+/// <summary>An attribute value and the observation that set it.</summary>
+public sealed record AttributeRecord(string Key, string Value, DateTimeOffset ObservedAt, string ObservationId)
+{
+    /// <summary>Last writer by event time wins; ties by the larger observation id, then the larger value.</summary>
+    public static AttributeRecord Winner(AttributeRecord a, AttributeRecord b)
+    {
+        var byTime = a.ObservedAt.CompareTo(b.ObservedAt);
+        if (byTime != 0)
+        {
+            return byTime > 0 ? a : b;
+        }
+
+        var byObservation = string.CompareOrdinal(a.ObservationId, b.ObservationId);
+        if (byObservation != 0)
+        {
+            return byObservation > 0 ? a : b;
+        }
+
+        return string.CompareOrdinal(a.Value, b.Value) >= 0 ? a : b;
+    }
+}
+
+/// <summary>
+/// What a profile knows, as a join-semilattice: <see cref="Join"/> is commutative, associative and idempotent, so
+/// observations and merges may arrive in any order, any number of times, and give the same profile. The merge policy
+/// per part is documented in docs/profile-merge-policy.md.
+/// </summary>
+public sealed record ProfileContent
+{
+    /// <summary>At most this many link evidence entries are kept (the earliest); evidence explains, it is not the graph.</summary>
+    public const int MaxEvidence = 64;
+
+    public static ProfileContent Empty { get; } = new();
+
+    public ImmutableSortedDictionary<IdentifierKey, IdentifierRecord> Identifiers { get; init; } = ImmutableSortedDictionary<IdentifierKey, IdentifierRecord>.Empty;
+
+    /// <summary>Link evidence by key set.</summary>
+    public ImmutableSortedDictionary<string, LinkEvidence> Evidence { get; init; } = ImmutableSortedDictionary.Create<string, LinkEvidence>(StringComparer.Ordinal);
+
+    /// <summary>Consents by purpose × contact channel (<see cref="ConsentRecord.Slot"/>).</summary>
+    public ImmutableSortedDictionary<string, ConsentRecord> Consents { get; init; } = ImmutableSortedDictionary.Create<string, ConsentRecord>(StringComparer.Ordinal);
+
+    public ImmutableSortedDictionary<string, AttributeRecord> Attributes { get; init; } = ImmutableSortedDictionary.Create<string, AttributeRecord>(StringComparer.Ordinal);
+
+    /// <summary>Profiles merged into this one (directly or through earlier merges).</summary>
+    public ImmutableSortedSet<ProfileId> MergedProfileIds { get; init; } = [];
+
+    /// <summary>Earliest event time seen; null for empty content.</summary>
+    public DateTimeOffset? CreatedAt { get; init; }
+
+    /// <summary>Latest event time seen; null for empty content.</summary>
+    public DateTimeOffset? UpdatedAt { get; init; }
+
+    public bool IsEmpty =>
+        Identifiers.IsEmpty && Evidence.IsEmpty && Consents.IsEmpty && Attributes.IsEmpty && MergedProfileIds.IsEmpty
+        && CreatedAt is null && UpdatedAt is null;
+
+    /// <summary>What one observation says about its profile.</summary>
+    public static ProfileContent FromObservation(NormalizedObservation observation)
+    {
+        ArgumentNullException.ThrowIfNull(observation);
+        var at = observation.ObservedAt;
+        var content = new ProfileContent
+        {
+            Identifiers = observation.Identifiers.ToImmutableSortedDictionary(
+                i => i.Key, i => new IdentifierRecord(i.Key, i.Identifier, at, at, [observation.Channel])),
+            Consents = observation.Consents
+                .Select(c => new ConsentRecord(c.Purpose, c.Channel, c.Status, c.DecidedAt, observation.ObservationId))
+                .GroupBy(c => c.Slot)
+                .ToImmutableSortedDictionary(g => g.Key, g => g.Aggregate(ConsentRecord.Winner), StringComparer.Ordinal),
+            Attributes = observation.Attributes.ToImmutableSortedDictionary(
+                a => a.Key, a => new AttributeRecord(a.Key, a.Value, at, observation.ObservationId), StringComparer.Ordinal),
+            CreatedAt = at,
+            UpdatedAt = at,
+        };
+
+        // A single identifier links nothing; evidence is kept only for observations that link two or more.
+        if (observation.Identifiers.Count > 1)
+        {
+            var evidence = new LinkEvidence(
+                observation.ObservationId, at, observation.Source, observation.Channel, [.. observation.Identifiers.Select(i => i.Key).Order()]);
+            content = content with { Evidence = content.Evidence.Add(evidence.KeySet, evidence) };
+        }
+
+        return content;
+    }
+
+    /// <summary>The least upper bound of two contents.</summary>
+    public ProfileContent Join(ProfileContent other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return new ProfileContent
+        {
+            Identifiers = JoinMaps(Identifiers, other.Identifiers, (a, b) => a.Join(b)),
+            Evidence = Bound(JoinMaps(Evidence, other.Evidence, (a, b) => LinkEvidence.Compare(a, b) <= 0 ? a : b)),
+            Consents = JoinMaps(Consents, other.Consents, ConsentRecord.Winner),
+            Attributes = JoinMaps(Attributes, other.Attributes, AttributeRecord.Winner),
+            MergedProfileIds = MergedProfileIds.Union(other.MergedProfileIds),
+            CreatedAt = Min(CreatedAt, other.CreatedAt),
+            UpdatedAt = Max(UpdatedAt, other.UpdatedAt),
+        };
+    }
+
+    /// <summary>
+    /// The part of <paramref name="other"/> that would change this content: <c>this.Join(Delta(other)) == this.Join(other)</c>,
+    /// and the delta is empty when <paramref name="other"/> adds nothing (so a repeated observation writes nothing).
+    /// </summary>
+    public ProfileContent Delta(ProfileContent other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var joined = Join(other);
+        return new ProfileContent
+        {
+            Identifiers = Changed(Identifiers, joined.Identifiers),
+            Evidence = Changed(Evidence, joined.Evidence),
+            Consents = Changed(Consents, joined.Consents),
+            Attributes = Changed(Attributes, joined.Attributes),
+            MergedProfileIds = joined.MergedProfileIds.Except(MergedProfileIds),
+            CreatedAt = joined.CreatedAt == CreatedAt ? null : joined.CreatedAt,
+            UpdatedAt = joined.UpdatedAt == UpdatedAt ? null : joined.UpdatedAt,
+        };
+    }
+
+    /// <summary>Same content with these profile ids recorded as merged in.</summary>
+    public ProfileContent WithMergedProfileIds(IEnumerable<ProfileId> ids) => this with { MergedProfileIds = MergedProfileIds.Union(ids) };
+
+    /// <summary>Structural equality (the collections compare by their entries).</summary>
+    public bool Equals(ProfileContent? other) =>
+        other is not null
+        && Identifiers.Count == other.Identifiers.Count && Identifiers.All(p => other.Identifiers.TryGetValue(p.Key, out var o) && o.Equals(p.Value))
+        && Evidence.Count == other.Evidence.Count && Evidence.All(p => other.Evidence.TryGetValue(p.Key, out var o) && o.Equals(p.Value))
+        && Consents.Count == other.Consents.Count && Consents.All(p => other.Consents.TryGetValue(p.Key, out var o) && o.Equals(p.Value))
+        && Attributes.Count == other.Attributes.Count && Attributes.All(p => other.Attributes.TryGetValue(p.Key, out var o) && o.Equals(p.Value))
+        && MergedProfileIds.SetEquals(other.MergedProfileIds)
+        && CreatedAt == other.CreatedAt && UpdatedAt == other.UpdatedAt;
+
+    public override int GetHashCode() => HashCode.Combine(Identifiers.Count, Evidence.Count, Consents.Count, Attributes.Count, MergedProfileIds.Count, CreatedAt, UpdatedAt);
+
+    private static ImmutableSortedDictionary<TKey, TValue> JoinMaps<TKey, TValue>(
+        ImmutableSortedDictionary<TKey, TValue> a, ImmutableSortedDictionary<TKey, TValue> b, Func<TValue, TValue, TValue> join)
+        where TKey : notnull
+    {
+        if (b.Count > a.Count)
+        {
+            (a, b) = (b, a);
+            var inner = join;
+            join = (x, y) => inner(y, x);
+        }
+
+        var builder = a.ToBuilder();
+        foreach (var (key, value) in b)
+        {
+            builder[key] = builder.TryGetValue(key, out var existing) ? join(existing, value) : value;
+        }
+
+        return builder.ToImmutable();
+    }
+
+    private static ImmutableSortedDictionary<TKey, TValue> Changed<TKey, TValue>(
+        ImmutableSortedDictionary<TKey, TValue> before, ImmutableSortedDictionary<TKey, TValue> after)
+        where TKey : notnull
+    {
+        var builder = ImmutableSortedDictionary.CreateBuilder<TKey, TValue>(before.KeyComparer);
+        foreach (var (key, value) in after)
+        {
+            if (!before.TryGetValue(key, out var old) || !EqualityComparer<TValue>.Default.Equals(old, value))
+            {
+                builder[key] = value;
+            }
+        }
+
+        return builder.ToImmutable();
+    }
+
+    private static ImmutableSortedDictionary<string, LinkEvidence> Bound(ImmutableSortedDictionary<string, LinkEvidence> evidence)
+    {
+        if (evidence.Count <= MaxEvidence)
+        {
+            return evidence;
+        }
+
+        var keep = evidence.Values.Order(Comparer<LinkEvidence>.Create(LinkEvidence.Compare)).Take(MaxEvidence).ToList();
+        return keep.ToImmutableSortedDictionary(e => e.KeySet, e => e, StringComparer.Ordinal);
+    }
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a <= b ? a : b;
+
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a >= b ? a : b;
+}

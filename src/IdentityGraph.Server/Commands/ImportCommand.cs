@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Globalization;
+using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Server.Configuration;
+using IdentityGraph.Server.Hosting;
+using Spectre.Console;
+
+namespace IdentityGraph.Server.Commands;
+
+/// <summary>
+/// <c>identitygraph import --in FILE</c>: initial loads from a CRM and warehouse snapshots. Observations as proto3 JSON
+/// lines; invalid lines go to <c>FILE.rejects.jsonl</c>; a summary at the end. Safe to run again.
+/// </summary>
+public static class ImportCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<FileInfo>("--in") { Description = "File of observations, one proto3 JSON object per line.", Required = true };
+        var persistence = PersistenceOption.Create();
+        var parallelism = new Option<int>("--parallelism")
+        {
+            Description = "Observations resolved at once.",
+            DefaultValueFactory = _ => ImportRunner.DefaultParallelism,
+        };
+        var command = new Command("import", "Import observations from a file of proto3 JSON lines into the identity graph.")
+        {
+            input,
+            persistence,
+            parallelism,
+        };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var file = parse.GetValue(input)!;
+            if (!file.Exists)
+            {
+                throw new ConfigurationException([$"--in: {file.FullName} does not exist."]);
+            }
+
+            if (parse.GetValue(parallelism) is < 1 or > 10_000)
+            {
+                throw new ConfigurationException(["--parallelism must be between 1 and 10000."]);
+            }
+
+            var storage = PersistenceOption.Parse(parse.GetValue(persistence));
+            var rejectsPath = file.FullName + ".rejects.jsonl";
+            await Console.Error.WriteLineAsync($"importing {file.Name} into {storage.DisplayString}");
+
+            using var host = await GraphHost.StartAsync(SettingsLoader.Load(), storage, cancellationToken);
+            var runner = new ImportRunner(host.Resolver(), parse.GetValue(parallelism));
+            ImportSummary summary;
+            await using (var stream = file.OpenRead())
+            await using (var rejects = new StreamWriter(rejectsPath, append: false))
+            {
+                summary = await RunWithProgress(runner, stream, rejects, cancellationToken);
+            }
+
+            await host.StopAsync(CancellationToken.None);
+            if (summary.Rejected == 0)
+            {
+                File.Delete(rejectsPath);
+            }
+
+            Console.Out.Write(Describe(summary, file.Name, summary.Rejected > 0 ? rejectsPath : null));
+            if (summary.Failed > 0)
+            {
+                await Console.Error.WriteLineAsync($"{summary.Failed} observations could not be resolved; run the same import again to complete them.");
+                return 1;
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The closing summary, plain text so that it reads the same in a terminal and in a CI log.</summary>
+    public static string Describe(ImportSummary summary, string fileName, string? rejectsPath)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        var c = CultureInfo.InvariantCulture;
+        return string.Create(c, $"""
+            imported {fileName} in {summary.Elapsed.TotalSeconds:F1} s
+              observations        {summary.Observations,10}  ({summary.Rate:F0}/s)
+              profiles created    {summary.Created,10}
+              linked              {summary.Linked,10}
+              merges              {summary.Merged,10}  ({summary.ProfilesMerged} profiles merged away)
+              nothing new         {summary.NothingNew,10}
+              rejected            {summary.Rejected,10}{(rejectsPath is null ? "" : "  -> " + rejectsPath)}
+              identifiers dropped {summary.DroppedIdentifiers,10}
+              failed              {summary.Failed,10}
+
+            """);
+    }
+
+    private static async Task<ImportSummary> RunWithProgress(
+        ImportRunner runner, FileStream stream, StreamWriter rejects, CancellationToken cancellationToken)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsErrorRedirected)
+        {
+            return await runner.RunAsync(stream, rejects, cancellationToken: cancellationToken);
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        ImportSummary? summary = null;
+        await console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask("importing", maxValue: Math.Max(1, stream.Length));
+                summary = await runner.RunAsync(stream, rejects, new Progress<long>(read => task.Value = read), cancellationToken);
+                task.Value = task.MaxValue;
+            });
+        return summary!;
+    }
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using IdentityGraph.Cluster.Resolution;
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Observations;
+
+namespace IdentityGraph.Server.Commands;
+
+/// <summary>What an import did.</summary>
+public sealed record ImportSummary(
+    long Observations,
+    long Created,
+    long Linked,
+    long Merged,
+    long ProfilesMerged,
+    long NothingNew,
+    long Rejected,
+    long Failed,
+    long DroppedIdentifiers,
+    TimeSpan Elapsed)
+{
+    /// <summary>Observations per second, over every line read.</summary>
+    public double Rate => Elapsed.TotalSeconds > 0 ? Observations / Elapsed.TotalSeconds : 0;
+}
+
+/// <summary>
+/// Feeds a file of proto3 JSON observations (one per line, the Kafka JSON format) through the resolver with bounded
+/// concurrency. Invalid lines go to the rejects file with their error code and never stop the run. Every resolve is
+/// idempotent, so importing the same file again changes nothing, and a killed import is completed by running it again.
+/// </summary>
+public sealed class ImportRunner(IdentityResolver resolver, int parallelism = ImportRunner.DefaultParallelism)
+{
+    /// <summary>Observations in flight at once: enough to keep the journal's write batches full.</summary>
+    public const int DefaultParallelism = 64;
+
+    /// <summary>A resolve that fails (time-out, overload) is retried this often before it counts as failed.</summary>
+    public const int Attempts = 3;
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Imports <paramref name="input"/>; <paramref name="progress"/> hears the bytes read so far.</summary>
+    public async Task<ImportSummary> RunAsync(
+        Stream input, TextWriter rejects, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(rejects);
+        var clock = Stopwatch.StartNew();
+        var counts = new long[Enum.GetValues<Counter>().Length];
+        using var slots = new SemaphoreSlim(parallelism);
+        var running = new List<Task>();
+
+        using var reader = new StreamReader(input, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        long lineNumber = 0;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            Interlocked.Increment(ref counts[(int)Counter.Observations]);
+            var prepared = Prepare(line);
+            if (prepared.Error is { } error)
+            {
+                Interlocked.Increment(ref counts[(int)Counter.Rejected]);
+                await rejects.WriteLineAsync(RejectLine(lineNumber, error, line).AsMemory(), cancellationToken);
+                continue;
+            }
+
+            await slots.WaitAsync(cancellationToken);
+            running.Add(ResolveAsync(prepared.Observation!, counts, slots, cancellationToken));
+            if (running.Count >= parallelism * 4)
+            {
+                running.RemoveAll(t => t.IsCompleted);
+            }
+
+            if (lineNumber % 256 == 0)
+            {
+                progress?.Report(input.CanSeek ? input.Position : lineNumber);
+            }
+        }
+
+        await Task.WhenAll(running);
+        await rejects.FlushAsync(cancellationToken);
+        progress?.Report(input.CanSeek ? input.Length : lineNumber);
+
+        long Get(Counter c) => Interlocked.Read(ref counts[(int)c]);
+        return new ImportSummary(
+            Get(Counter.Observations), Get(Counter.Created), Get(Counter.Linked), Get(Counter.Merged), Get(Counter.ProfilesMerged),
+            Get(Counter.NothingNew), Get(Counter.Rejected), Get(Counter.Failed), Get(Counter.Dropped), clock.Elapsed);
+    }
+
+    private (NormalizedObservation? Observation, ValidationError? Error) Prepare(string line)
+    {
+        var parsed = ObservationParser.ParseJson(line);
+        if (!parsed.IsValid)
+        {
+            return (null, parsed.Error);
+        }
+
+        var normalized = resolver.Normalizer.Normalize(parsed.Observation!);
+        return normalized.IsValid ? (normalized.Observation, null) : (null, normalized.Error);
+    }
+
+    private async Task ResolveAsync(NormalizedObservation observation, long[] counts, SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Interlocked.Add(ref counts[(int)Counter.Dropped], observation.Dropped.Count);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    var result = await resolver.ResolveAsync(observation, cancellationToken);
+                    Interlocked.Increment(ref counts[(int)(result.Outcome switch
+                    {
+                        ResolveOutcome.Created => Counter.Created,
+                        ResolveOutcome.Linked => Counter.Linked,
+                        ResolveOutcome.Merged => Counter.Merged,
+                        _ => Counter.NothingNew,
+                    })]);
+                    Interlocked.Add(ref counts[(int)Counter.ProfilesMerged], result.ProfilesMerged);
+                    return;
+                }
+                catch (Exception e) when (attempt < Attempts && e is not OperationCanceledException)
+                {
+                    // Every step is idempotent: resolving again completes whatever the failed attempt left half done.
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref counts[(int)Counter.Failed]);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private static string RejectLine(long lineNumber, ValidationError error, string input) =>
+        JsonSerializer.Serialize(
+            new RejectRecord(lineNumber, new RejectError(error.Code, error.Message), input), JsonOptions);
+
+    private enum Counter
+    {
+        Observations,
+        Created,
+        Linked,
+        Merged,
+        ProfilesMerged,
+        NothingNew,
+        Rejected,
+        Failed,
+        Dropped,
+    }
+
+    private sealed record RejectError(
+        [property: System.Text.Json.Serialization.JsonPropertyName("code")] string Code,
+        [property: System.Text.Json.Serialization.JsonPropertyName("message")] string Message);
+
+    private sealed record RejectRecord(
+        [property: System.Text.Json.Serialization.JsonPropertyName("line")] long Line,
+        [property: System.Text.Json.Serialization.JsonPropertyName("error")] RejectError Error,
+        [property: System.Text.Json.Serialization.JsonPropertyName("input")] string Input);
+}

@@ -1,0 +1,49 @@
+using Akka.Hosting;
+using IdentityGraph.Cluster.Hosting;
+using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Resolution;
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Observations;
+using IdentityGraph.Server.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IdentityGraph.Server.Hosting;
+
+/// <summary>A single embedded graph node for the command-line tools (import, export): quiet, started and stopped by the command.</summary>
+public static class GraphHost
+{
+    /// <summary>Builds and starts a host running the graph on <paramref name="storage"/>.</summary>
+    public static async Task<IHost> StartAsync(IConfiguration configuration, StorageSettings storage, CancellationToken cancellationToken)
+    {
+        var identity = SettingsLoader.Identity(configuration);
+        var problems = identity.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ConfigurationException(problems);
+        }
+
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(new ObservationNormalizer(
+            new IdentifierNormalizer(identity.ToNormalizationOptions()), identity.CreateKeyer()));
+        builder.Services.AddIdentityGraph(
+            new IdentityGraphOptions { Storage = storage },
+            (akka, _) => akka.ConfigureLoggers(loggers =>
+            {
+                // Akka's own logger writes to stdout; route it through Microsoft.Extensions.Logging (stderr) instead.
+                loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            }));
+
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return host;
+    }
+
+    /// <summary>The resolver of a started host.</summary>
+    public static IdentityResolver Resolver(this IHost host) => host.Services.GetRequiredService<IdentityResolver>();
+}
