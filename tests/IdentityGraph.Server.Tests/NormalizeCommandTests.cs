@@ -117,8 +117,12 @@ public sealed class NormalizeCommandTests
         Assert.Contains("DefaultPhoneRegion", stderr, StringComparison.Ordinal);
     }
 
+    internal static Task<(int ExitCode, string Stdout, string Stderr)> RunExecutable(
+        string[] args, string stdin, params (string Name, string Value)[] environment) =>
+        RunExecutable(args, stdin, TimeSpan.FromMinutes(2), environment);
+
     internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunExecutable(
-        string[] args, string stdin, params (string Name, string Value)[] environment)
+        string[] args, string stdin, TimeSpan limit, params (string Name, string Value)[] environment)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -143,7 +147,7 @@ public sealed class NormalizeCommandTests
         var stderr = process.StandardError.ReadToEndAsync();
         await process.StandardInput.WriteAsync(stdin);
         process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var timeout = new CancellationTokenSource(limit);
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout, await stderr);
     }

@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Text.Json;
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Observations;
+using IdentityGraph.Core.Resolution;
+using IdentityGraph.Server.Tests.Support;
+
+namespace IdentityGraph.Server.Tests;
+
+/// <summary>
+/// <c>identitygraph import</c> and <c>export</c> as a user runs them: the real executable on a real SQLite file.
+/// The export must equal the Core reference partition of the valid observations, also after a kill -9 and a rerun.
+/// </summary>
+public sealed class ImportExportTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-import-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [Fact]
+    public async Task Import_then_export_equals_the_reference_partition_and_a_second_import_changes_nothing()
+    {
+        var input = Path.Combine(directory, "observations.jsonl");
+        new ObservationGenerator(seed: 1, customers: 400, householdLinkRate: 0.08, malformedRate: 0.02).WriteFile(input, 1500);
+        var persistence = "sqlite:" + Path.Combine(directory, "graph.db");
+
+        var (exitCode, stdout, stderr) = await Run("import", "--in", input, "--persistence", persistence);
+        Assert.True(exitCode == 0, stderr);
+        Assert.Matches(@"observations\s+1500", stdout);
+        var rejects = File.ReadAllLines(input + ".rejects.jsonl");
+        Assert.NotEmpty(rejects);
+        Assert.Matches($@"rejected\s+{rejects.Length}\b", stdout);
+        foreach (var reject in rejects)
+        {
+            using var json = JsonDocument.Parse(reject);
+            Assert.StartsWith("observation.", json.RootElement.GetProperty("error").GetProperty("code").GetString(), StringComparison.Ordinal);
+            Assert.True(json.RootElement.GetProperty("line").GetInt64() > 0);
+        }
+
+        var first = await Export(persistence);
+        Assert.Equal(ReferencePartition(input), PartitionOf(first));
+
+        (exitCode, stdout, stderr) = await Run("import", "--in", input, "--persistence", persistence);
+        Assert.True(exitCode == 0, stderr);
+        Assert.Matches(@"profiles created\s+0\b", stdout);
+        Assert.Matches(@"merges\s+0\b", stdout);
+        Assert.Matches(@"linked\s+0\b", stdout);
+        Assert.Equal(first, await Export(persistence));
+    }
+
+    [Fact]
+    public async Task An_import_killed_with_sigkill_and_run_again_gives_the_reference_partition()
+    {
+        var input = Path.Combine(directory, "observations.jsonl");
+        new ObservationGenerator(seed: 2, customers: 3000, householdLinkRate: 0.1).WriteFile(input, 8000);
+        var database = Path.Combine(directory, "graph.db");
+        var persistence = "sqlite:" + database;
+
+        using (var import = Start("import", "--in", input, "--persistence", persistence))
+        {
+            // Kill once the import is under way: the database holds some, but not all, of the work.
+            var started = Stopwatch.StartNew();
+            while (!HasJournalRows(database) && started.Elapsed < TimeSpan.FromMinutes(2) && !import.HasExited)
+            {
+                await Task.Delay(100);
+            }
+
+            await Task.Delay(1500);
+            Assert.False(import.HasExited, "the import finished before it could be killed; make the input larger");
+            import.Kill(entireProcessTree: true);
+            await import.WaitForExitAsync();
+        }
+
+        var (exitCode, stdout, stderr) = await Run("import", "--in", input, "--persistence", persistence);
+        Assert.True(exitCode == 0, stderr);
+        Assert.Matches(@"failed\s+0\b", stdout);
+        Assert.Equal(ReferencePartition(input), PartitionOf(await Export(persistence)));
+    }
+
+    [Fact]
+    public async Task A_bad_persistence_option_is_a_clear_error_with_exit_code_2()
+    {
+        var input = Path.Combine(directory, "empty.jsonl");
+        await File.WriteAllTextAsync(input, "");
+        var (exitCode, _, stderr) = await Run("import", "--in", input, "--persistence", "mysql:whatever");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--persistence", stderr, StringComparison.Ordinal);
+    }
+
+    private async Task<string[]> Export(string persistence)
+    {
+        var output = Path.Combine(directory, $"export-{Guid.NewGuid():N}.jsonl");
+        var (exitCode, _, stderr) = await Run("export", "--out", output, "--persistence", persistence);
+        Assert.True(exitCode == 0, stderr);
+        return await File.ReadAllLinesAsync(output);
+    }
+
+    /// <summary>The reference partition of the file's valid observations, as sets of "TYPE|namespace|value".</summary>
+    private static List<string> ReferencePartition(string input)
+    {
+        var normalizer = new ObservationNormalizer(new IdentifierNormalizer(NormalizationOptions.Default), new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
+        var reference = new ReferenceResolver();
+        var names = new Dictionary<IdentifierKey, string>();
+        foreach (var line in File.ReadLines(input))
+        {
+            var parsed = ObservationParser.ParseJson(line);
+            if (!parsed.IsValid || normalizer.Normalize(parsed.Observation!) is not { IsValid: true } normalized)
+            {
+                continue;
+            }
+
+            reference.Add(normalized.Observation!);
+            foreach (var identifier in normalized.Observation!.Identifiers)
+            {
+                names[identifier.Key] = $"{identifier.Identifier.TypeName}|{identifier.Identifier.Namespace}|{identifier.Identifier.Value}";
+            }
+        }
+
+        return Canonical(reference.Partition().Select(group => group.Select(k => names[k])));
+    }
+
+    private static List<string> PartitionOf(IEnumerable<string> exportLines) =>
+        Canonical(exportLines.Select(line =>
+        {
+            using var json = JsonDocument.Parse(line);
+            return json.RootElement.GetProperty("identifiers").EnumerateArray()
+                .Select(i => $"{i.GetProperty("type").GetString()}|{i.GetProperty("namespace").GetString()}|{i.GetProperty("value").GetString()}")
+                .ToList();
+        }));
+
+    private static List<string> Canonical(IEnumerable<IEnumerable<string>> groups) =>
+        [.. groups.Select(g => string.Join(" ", g.Order(StringComparer.Ordinal))).Order(StringComparer.Ordinal)];
+
+    private static bool HasJournalRows(string database)
+    {
+        if (!File.Exists(database))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Mode=ReadOnly");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM journal";
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 200;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return false; // the table is not there yet
+        }
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "identitygraph.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args) =>
+        NormalizeCommandTests.RunExecutable(args, "", TimeSpan.FromMinutes(8));
+}
