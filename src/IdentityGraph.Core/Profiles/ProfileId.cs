@@ -47,8 +47,9 @@ public readonly record struct ProfileId : IComparable<ProfileId>
             return false;
         }
 
+        // ASCII first: ToUpperInvariant maps some non-ASCII letters to ASCII ones (U+017F 'ſ' → 'S').
         var upper = text.ToUpperInvariant();
-        if (upper.Any(c => !Alphabet.Contains(c, StringComparison.Ordinal)))
+        if (!Ascii.IsValid(text) || upper.Any(c => !Alphabet.Contains(c, StringComparison.Ordinal)))
         {
             return false;
         }

@@ -11,9 +11,15 @@ public static class ProfileSnapshots
         ArgumentNullException.ThrowIfNull(state);
         var content = state.Content;
         var profile = new Profile { ProfileId = id.ToString(), Version = state.Version };
-        profile.Identifiers.AddRange(content.Identifiers.Values.Select(ToContract));
+        // The contract orders identifiers by type, namespace, value and consents by purpose then channel; the content is
+        // keyed by pseudonymous identifier key and by slot string, which sort differently.
+        profile.Identifiers.AddRange(content.Identifiers.Values
+            .OrderBy(r => r.Identifier.Type)
+            .ThenBy(r => r.Identifier.Namespace, StringComparer.Ordinal)
+            .ThenBy(r => r.Identifier.Value, StringComparer.Ordinal)
+            .Select(ToContract));
         profile.MergedProfileIds.AddRange(content.MergedProfileIds.Select(p => p.ToString()));
-        profile.Consents.AddRange(content.Consents.Values.Select(ToContract));
+        profile.Consents.AddRange(content.Consents.Values.OrderBy(c => c.Purpose, StringComparer.Ordinal).ThenBy(c => c.Channel).Select(ToContract));
         foreach (var attribute in content.Attributes.Values)
         {
             profile.Attributes[attribute.Key] = attribute.Value;
