@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using IdentityGraph.Core.Identifiers;
-using IdentityGraph.Core.Observations;
-using IdentityGraph.Core.Resolution;
 using IdentityGraph.Server.Tests.Support;
 
 namespace IdentityGraph.Server.Tests;
@@ -38,7 +35,7 @@ public sealed class ImportExportTests : IDisposable
         }
 
         var first = await Export(persistence);
-        Assert.Equal(ReferencePartition(input), PartitionOf(first));
+        Assert.Equal(PartitionFiles.Reference(input), PartitionFiles.Export(first));
 
         (exitCode, stdout, stderr) = await Run("import", "--in", input, "--persistence", persistence);
         Assert.True(exitCode == 0, stderr);
@@ -74,7 +71,7 @@ public sealed class ImportExportTests : IDisposable
         var (exitCode, stdout, stderr) = await Run("import", "--in", input, "--persistence", persistence);
         Assert.True(exitCode == 0, stderr);
         Assert.Matches(@"failed\s+0\b", stdout);
-        Assert.Equal(ReferencePartition(input), PartitionOf(await Export(persistence)));
+        Assert.Equal(PartitionFiles.Reference(input), PartitionFiles.Export(await Export(persistence)));
     }
 
     [Fact]
@@ -94,42 +91,6 @@ public sealed class ImportExportTests : IDisposable
         Assert.True(exitCode == 0, stderr);
         return await File.ReadAllLinesAsync(output);
     }
-
-    /// <summary>The reference partition of the file's valid observations, as sets of "TYPE|namespace|value".</summary>
-    private static List<string> ReferencePartition(string input)
-    {
-        var normalizer = new ObservationNormalizer(new IdentifierNormalizer(NormalizationOptions.Default), new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
-        var reference = new ReferenceResolver();
-        var names = new Dictionary<IdentifierKey, string>();
-        foreach (var line in File.ReadLines(input))
-        {
-            var parsed = ObservationParser.ParseJson(line);
-            if (!parsed.IsValid || normalizer.Normalize(parsed.Observation!) is not { IsValid: true } normalized)
-            {
-                continue;
-            }
-
-            reference.Add(normalized.Observation!);
-            foreach (var identifier in normalized.Observation!.Identifiers)
-            {
-                names[identifier.Key] = $"{identifier.Identifier.TypeName}|{identifier.Identifier.Namespace}|{identifier.Identifier.Value}";
-            }
-        }
-
-        return Canonical(reference.Partition().Select(group => group.Select(k => names[k])));
-    }
-
-    private static List<string> PartitionOf(IEnumerable<string> exportLines) =>
-        Canonical(exportLines.Select(line =>
-        {
-            using var json = JsonDocument.Parse(line);
-            return json.RootElement.GetProperty("identifiers").EnumerateArray()
-                .Select(i => $"{i.GetProperty("type").GetString()}|{i.GetProperty("namespace").GetString()}|{i.GetProperty("value").GetString()}")
-                .ToList();
-        }));
-
-    private static List<string> Canonical(IEnumerable<IEnumerable<string>> groups) =>
-        [.. groups.Select(g => string.Join(" ", g.Order(StringComparer.Ordinal))).Order(StringComparer.Ordinal)];
 
     private static bool HasJournalRows(string database)
     {
