@@ -19,6 +19,9 @@ internal sealed class IdentifierEntity : ReceivePersistentActor
     {
         PersistenceId = TypeName + "-" + key;
 
+        // One small event per owner change and no snapshots: skipping the snapshot store saves a query per activation.
+        SnapshotPluginId = "akka.persistence.no-snapshot-store";
+
         Recover<IdentifierOwnerSetEvent>(e => owner = e.Owner);
 
         Command<GetIdentifierOwner>(m => Sender.Tell(new IdentifierOwner { Key = m.Key, Owner = owner }));

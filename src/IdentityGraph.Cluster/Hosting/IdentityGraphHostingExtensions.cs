@@ -35,6 +35,9 @@ public static class IdentityGraphHostingExtensions
             .AddHocon(PersistenceHocon.Build(options.Storage), HoconAddMode.Prepend)
             // Remember-entities is off, so sharding keeps nothing on disk (no LMDB files beside the database).
             .AddHocon("akka.cluster.sharding.distributed-data.durable.keys = []", HoconAddMode.Prepend)
+            // Every observation activates entities (recovery queries); the default of 50 concurrent recoveries starves
+            // a busy node long before the database is the limit.
+            .AddHocon($"akka.persistence.max-concurrent-recoveries = {options.MaxConcurrentRecoveries}", HoconAddMode.Prepend)
             .WithRemoting(options.Hostname, options.Port)
             .WithClustering(new ClusterOptions { SeedNodes = [.. options.SeedNodes] });
 

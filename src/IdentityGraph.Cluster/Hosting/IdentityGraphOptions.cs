@@ -21,6 +21,9 @@ public sealed record IdentityGraphOptions
     /// <summary>A profile saves a snapshot every this many events, so recovery replays at most that many.</summary>
     public int SnapshotEvery { get; init; } = 100;
 
+    /// <summary>Entities recovering from the journal at once (each recovery is a few queries).</summary>
+    public int MaxConcurrentRecoveries { get; init; } = 256;
+
     /// <summary>How long one step of the merge protocol may take before the resolve fails (and is retried by its caller).</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -33,7 +33,7 @@ public sealed record ImportSummary(
 public sealed class ImportRunner(IdentityResolver resolver, int parallelism = ImportRunner.DefaultParallelism)
 {
     /// <summary>Observations in flight at once: enough to keep the journal's write batches full.</summary>
-    public const int DefaultParallelism = 64;
+    public const int DefaultParallelism = 256;
 
     /// <summary>A resolve that fails (time-out, overload) is retried this often before it counts as failed.</summary>
     public const int Attempts = 3;
