@@ -128,5 +128,5 @@ public sealed class PostgresConvergenceTests(PostgresServer server) : Convergenc
     public Task A_crash_mid_stream_and_a_resubmission_of_what_was_not_acknowledged_converge() => A_crash_mid_stream_then_resubmission_converges();
 
     protected override async Task<StorageSettings> StorageAsync(string purpose) =>
-        StorageSettings.Parse("postgres:" + server.ConnectionString(await server.CreateDatabaseAsync(purpose)));
+        StorageSettings.Parse("postgres:" + await server.CreateDatabaseAsync(purpose));
 }
