@@ -13,8 +13,9 @@ namespace IdentityGraph.Cluster.Entities;
 /// <summary>
 /// One per identity cluster: a thin persistent shell over <see cref="ProfileDecider"/>. Decides on the state including
 /// events still being written (PersistAsync batches them, which keeps a hot profile fast) and answers each command
-/// only when its events are durable; answers that write nothing wait (DeferAsync) for the writes before them, so no
-/// one hears of a state that a crash could take back. A merged-away profile forwards everything to its survivor.
+/// only when its events are durable; answers that write nothing wait for the writes before them, so no one hears of a
+/// state that a crash could take back. (Not DeferAsync: Akka.Persistence.Sql 1.5.73 fails a journal batch that holds
+/// only deferred entries, "Sequence contains no elements", and its circuit breaker then fails every write.) A merged-away profile forwards everything to its survivor.
 /// </summary>
 internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
 {
@@ -27,6 +28,8 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     private int writesInFlight;
     private long lastSnapshotAt;
     private IActorRef region = ActorRefs.Nobody;
+    private Google.Protobuf.IMessage? lastEnqueued;
+    private readonly Dictionary<Google.Protobuf.IMessage, List<Action>> afterWrite = new(ReferenceEqualityComparer.Instance);
 
     public ProfileEntity(string entityId, int snapshotEvery, TimeSpan askTimeout)
     {
@@ -88,11 +91,11 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
             case GetProfileState:
                 var snapshot = WireMapping.ToWire(id, state);
                 var sender = Sender;
-                DeferAsync(snapshot, s => sender.Tell(s));
+                AfterPendingWrites(() => sender.Tell(snapshot));
                 break;
             case StopEntity:
                 // Let the writes in flight finish and answer their callers first.
-                DeferAsync(message, _ => Context.Stop(Self));
+                AfterPendingWrites(() => Context.Stop(Self));
                 break;
             case SaveSnapshotSuccess s:
                 DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
@@ -167,7 +170,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         };
         Region.Ask<AbsorbResult>(absorb, askTimeout)
             .PipeTo(Self, success: r => new HandedOver(r, m, caller), failure: e => new HandOverFailed(e, caller));
-        Become(AwaitingSurvivor);
+        BecomeStacked(AwaitingSurvivor);
     }
 
     private bool AwaitingSurvivor(object message)
@@ -180,6 +183,13 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                 if (result.Rejection is { } rejection)
                 {
                     done.Caller.Tell(new Status.Failure(new InvalidOperationException($"{rejection.Code}: {rejection.Message}")));
+                    Resume();
+                    return true;
+                }
+
+                if (result.Events.Count == 0)
+                {
+                    done.Caller.Tell(new MergeResult { Merged = true });
                     Resume();
                     return true;
                 }
@@ -220,7 +230,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
 
         if (result.Events.Count == 0)
         {
-            DeferAsync(reply, r => sender.Tell(r));
+            AfterPendingWrites(() => sender.Tell(reply));
             return;
         }
 
@@ -233,6 +243,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         var wire = result.Events.Select(WireMapping.ToWire).ToList();
         var last = wire[^1];
         writesInFlight += wire.Count;
+        lastEnqueued = last;
         PersistAllAsync(wire, e =>
         {
             writesInFlight--;
@@ -241,8 +252,35 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                 sender.Tell(reply);
             }
 
+            if (afterWrite.Remove(e, out var actions))
+            {
+                actions.ForEach(a => a());
+            }
+
+            if (writesInFlight == 0)
+            {
+                lastEnqueued = null;
+            }
+
             SnapshotIfDue();
         });
+    }
+
+    /// <summary>Runs <paramref name="action"/> once every write enqueued so far is durable (now, when none is in flight).</summary>
+    private void AfterPendingWrites(Action action)
+    {
+        if (lastEnqueued is null)
+        {
+            action();
+            return;
+        }
+
+        if (!afterWrite.TryGetValue(lastEnqueued, out var actions))
+        {
+            afterWrite[lastEnqueued] = actions = [];
+        }
+
+        actions.Add(action);
     }
 
     // Only when no write is in flight: the in-memory state then is exactly the durable state at LastSequenceNr.
