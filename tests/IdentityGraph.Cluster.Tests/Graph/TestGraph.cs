@@ -1,3 +1,4 @@
+using Akka.Hosting;
 using IdentityGraph.Cluster.Hosting;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Resolution;
@@ -45,7 +46,14 @@ public sealed class TestGraph : IAsyncDisposable
             ShardCount = 10,
             SnapshotEvery = snapshotEvery,
             AskTimeout = TimeSpan.FromSeconds(60),
-        });
+        },
+        (akka, _) => akka.ConfigureLoggers(loggers =>
+        {
+            // Warnings and errors only, through Microsoft.Extensions.Logging: keeps the test log readable.
+            loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        }));
         var host = builder.Build();
         await host.StartAsync();
         return new TestGraph(host, storage);
