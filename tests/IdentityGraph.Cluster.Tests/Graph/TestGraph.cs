@@ -65,5 +65,9 @@ public sealed class TestGraph : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await host.StopAsync(timeout.Token);
         host.Dispose();
+
+        // Each graph's database has its own connection pool; close the idle connections now rather than after
+        // Npgsql's idle timeout, or a run of PostgreSQL suites exhausts the server's connection slots.
+        Npgsql.NpgsqlConnection.ClearAllPools();
     }
 }

@@ -91,7 +91,7 @@ public sealed class PostgresServer : IAsyncLifetime
                 "-c", _durable ? "fsync=on" : "fsync=off",
                 "-c", _durable ? "synchronous_commit=on" : "synchronous_commit=off",
                 "-c", _durable ? "full_page_writes=on" : "full_page_writes=off",
-                "-c", "max_connections=200",
+                "-c", "max_connections=500",
             ]);
             try
             {
