@@ -47,8 +47,9 @@ public sealed class ObservationRejectedException(Core.Identifiers.ValidationErro
 /// <item>read the current owner of every identifier and follow redirects to the live profiles;</item>
 /// <item>the candidate is the smallest of them, or the observation's deterministic profile id when none is owned;</item>
 /// <item>claim the unowned identifiers for the candidate (compare-and-set: a lost race returns the winner);</item>
-/// <item>apply the observation to the candidate, creating it when it is new (an identifier may name a profile that a
-/// crash left unwritten: whoever observes it first creates it);</item>
+/// <item>apply the observation to the smallest root among the identifiers' holders (the candidate unless it lost every
+/// claim), creating it when it is new (an identifier may name a profile that a crash left unwritten: whoever observes
+/// it first creates it);</item>
 /// <item>merge every other profile found into the smallest id (union by minimum id), repeating until one remains: a
 /// profile that was merged elsewhere meanwhile answers with its redirect;</item>
 /// <item>after a merge, repoint this observation's identifiers straight at the survivor (path compression).</item>
@@ -79,16 +80,23 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
         var owners = await Task.WhenAll(observation.Identifiers.Select(i =>
             Ask<IdentifierOwner>(identifiers, new GetIdentifierOwner { Key = i.Key.Value }, cancellationToken)));
         var owned = owners.Where(o => o.Owner.Length > 0).ToList();
+        var roots = (await Task.WhenAll(owned.Select(o => o.Owner).Distinct(StringComparer.Ordinal).Select(o => RootOf(o, cancellationToken))))
+            .ToHashSet(StringComparer.Ordinal);
 
-        var candidate = owned.Count == 0
-            ? ProfileId.For(observation.ObservationId, observation.ObservedAt).Value
-            : Min(await Task.WhenAll(owned.Select(o => o.Owner).Distinct(StringComparer.Ordinal).Select(o => RootOf(o, cancellationToken))));
-
+        var candidate = roots.Count == 0 ? ProfileId.For(observation.ObservationId, observation.ObservedAt).Value : Min(roots);
         var claims = await Task.WhenAll(owners.Where(o => o.Owner.Length == 0).Select(o =>
             Ask<IdentifierOwner>(identifiers, new ClaimIdentifier { Key = o.Key, Candidate = candidate }, cancellationToken)));
 
+        // The content goes to a profile that holds one of the observation's identifiers, never to a candidate that lost
+        // every claim: after a crash such a profile could not be found again through any identifier.
+        foreach (var winner in claims.Select(c => c.Owner).Distinct(StringComparer.Ordinal))
+        {
+            roots.Add(winner == candidate ? candidate : await RootOf(winner, cancellationToken));
+        }
+
+        var target = Min(roots);
         var observed = await Ask<ObserveResult>(
-            profiles, new ObserveProfile { ProfileId = candidate, Observation = WireMapping.ToWire(observation) }, cancellationToken);
+            profiles, new ObserveProfile { ProfileId = target, Observation = WireMapping.ToWire(observation) }, cancellationToken);
 
         var knownOwners = owned.Concat(claims).ToList();
         var involved = knownOwners.Select(o => o.Owner).Append(observed.ProfileId).ToHashSet(StringComparer.Ordinal);
