@@ -124,19 +124,8 @@ public sealed class NormalizeCommandTests
     internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunExecutable(
         string[] args, string stdin, TimeSpan limit, params (string Name, string Value)[] environment)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "identitygraph.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
+        var start = StartInfo(args);
+        start.RedirectStandardInput = true;
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
@@ -150,5 +139,23 @@ public sealed class NormalizeCommandTests
         using var timeout = new CancellationTokenSource(limit);
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>How the tests start the real executable: <c>dotnet identitygraph.dll ARGS</c>, output redirected.</summary>
+    internal static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "identitygraph.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
     }
 }

@@ -25,7 +25,6 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     private readonly TimeSpan askTimeout;
     private readonly ProfileId id;
     private ProfileState state;
-    private int writesInFlight;
     private long lastSnapshotAt;
     private IActorRef region = ActorRefs.Nobody;
     private Google.Protobuf.IMessage? lastEnqueued;
@@ -41,8 +40,6 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     }
 
     public override string PersistenceId { get; }
-
-    private IActorRef Region => region;
 
     public static Props PropsFor(string entityId, int snapshotEvery, TimeSpan askTimeout) =>
         Props.Create(() => new ProfileEntity(entityId, snapshotEvery, askTimeout));
@@ -112,7 +109,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     {
         if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } survivor })
         {
-            Forward(new ObserveProfile(m) { ProfileId = survivor.ToString() });
+            region.Forward(new ObserveProfile(m) { ProfileId = survivor.ToString() });
             return;
         }
 
@@ -126,7 +123,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     {
         if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } survivor })
         {
-            Forward(new AbsorbProfile(m) { ProfileId = survivor.ToString() });
+            region.Forward(new AbsorbProfile(m) { ProfileId = survivor.ToString() });
             return;
         }
 
@@ -168,7 +165,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
             ObservationId = m.ObservationId,
             OccurredAt = m.OccurredAt,
         };
-        Region.Ask<AbsorbResult>(absorb, askTimeout)
+        region.Ask<AbsorbResult>(absorb, askTimeout)
             .PipeTo(Self, success: r => new HandedOver(r, m, caller), failure: e => new HandOverFailed(e, caller));
         BecomeStacked(AwaitingSurvivor);
     }
@@ -242,11 +239,9 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
 
         var wire = result.Events.Select(WireMapping.ToWire).ToList();
         var last = wire[^1];
-        writesInFlight += wire.Count;
         lastEnqueued = last;
         PersistAllAsync(wire, e =>
         {
-            writesInFlight--;
             if (ReferenceEquals(e, last))
             {
                 sender.Tell(reply);
@@ -257,7 +252,8 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                 actions.ForEach(a => a());
             }
 
-            if (writesInFlight == 0)
+            // Callbacks run in write order: the last one enqueued means nothing is in flight any more.
+            if (ReferenceEquals(e, lastEnqueued))
             {
                 lastEnqueued = null;
             }
@@ -286,15 +282,12 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     // Only when no write is in flight: the in-memory state then is exactly the durable state at LastSequenceNr.
     private void SnapshotIfDue()
     {
-        if (writesInFlight == 0 && LastSequenceNr - lastSnapshotAt >= snapshotEvery)
+        if (lastEnqueued is null && LastSequenceNr - lastSnapshotAt >= snapshotEvery)
         {
             lastSnapshotAt = LastSequenceNr;
             SaveSnapshot(WireMapping.ToWire(id, state));
         }
     }
-
-    private void Forward(object message) => Region.Forward(message);
-
 
     private sealed record HandedOver(AbsorbResult Result, MergeProfileInto Request, IActorRef Caller);
 

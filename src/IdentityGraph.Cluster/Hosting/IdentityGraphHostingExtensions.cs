@@ -70,6 +70,18 @@ public static class IdentityGraphHostingExtensions
     }
 
     /// <summary>
+    /// Sends Akka's log through Microsoft.Extensions.Logging at <paramref name="level"/> and above, instead of Akka's own
+    /// logger, which writes to stdout (where the commands write their results).
+    /// </summary>
+    public static AkkaConfigurationBuilder LogThroughLoggerFactory(this AkkaConfigurationBuilder builder, Akka.Event.LogLevel level) =>
+        builder.ConfigureLoggers(loggers =>
+        {
+            loggers.LogLevel = level;
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        });
+
+    /// <summary>
     /// Adds the actor system with the graph and an <see cref="IdentityResolver"/> singleton. Needs an
     /// <see cref="ObservationNormalizer"/> in the container.
     /// </summary>

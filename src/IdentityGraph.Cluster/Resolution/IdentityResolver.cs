@@ -124,7 +124,7 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
             return null;
         }
 
-        return ProfileId.Parse(await RootOf(profileId, cancellationToken));
+        return ProfileId.Parse(root.MergedInto.Length == 0 ? profileId : await RootOf(root.MergedInto, cancellationToken));
     }
 
     /// <summary>The live profile holding the identifier with this key; null when no profile holds it.</summary>

@@ -31,13 +31,7 @@ public static class GraphHost
             new IdentifierNormalizer(identity.ToNormalizationOptions()), identity.CreateKeyer()));
         builder.Services.AddIdentityGraph(
             new IdentityGraphOptions { Storage = storage },
-            (akka, _) => akka.ConfigureLoggers(loggers =>
-            {
-                // Akka's own logger writes to stdout; route it through Microsoft.Extensions.Logging (stderr) instead.
-                loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
-                loggers.ClearLoggers();
-                loggers.AddLoggerFactory();
-            }));
+            (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
 
         var host = builder.Build();
         await host.StartAsync(cancellationToken);

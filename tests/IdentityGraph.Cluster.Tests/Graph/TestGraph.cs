@@ -47,13 +47,7 @@ public sealed class TestGraph : IAsyncDisposable
             SnapshotEvery = snapshotEvery,
             AskTimeout = TimeSpan.FromSeconds(60),
         },
-        (akka, _) => akka.ConfigureLoggers(loggers =>
-        {
-            // Warnings and errors only, through Microsoft.Extensions.Logging: keeps the test log readable.
-            loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
-            loggers.ClearLoggers();
-            loggers.AddLoggerFactory();
-        }));
+        (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
         var host = builder.Build();
         await host.StartAsync();
         return new TestGraph(host, storage);
