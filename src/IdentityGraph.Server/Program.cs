@@ -7,6 +7,7 @@ var root = new RootCommand("IdentityGraph: real-time identity resolution over Ka
     NormalizeCommand.Create(),
     ImportCommand.Create(),
     ExportCommand.Create(),
+    ServeCommand.Create(),
 };
 
 try

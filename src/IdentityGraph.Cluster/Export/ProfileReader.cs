@@ -1,10 +1,8 @@
 using Akka.Actor;
 using Akka.Persistence.Query;
-using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using IdentityGraph.Cluster.Persistence;
-using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Core.Profiles;
 
 namespace IdentityGraph.Cluster.Export;
@@ -20,19 +18,17 @@ public static class ProfileReader
     public static async Task<IReadOnlyDictionary<string, ProfileState>> ReadAllAsync(ActorSystem system, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(system);
-        var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(PersistenceHocon.QueryPluginId);
+        var journal = ProfileJournal.ReadJournal(system);
         var states = new Dictionary<string, ProfileState>(StringComparer.Ordinal);
         await journal.CurrentEventsByTag(PersistenceHocon.ProfileTag, Offset.NoOffset())
             .RunForeach(
                 envelope =>
                 {
-                    if (!WireMapping.TryFromWire(envelope.Event, out var domainEvent))
+                    if (ProfileJournal.TryRead(envelope, out var id, out var domainEvent))
                     {
-                        return;
+                        var profileId = id.ToString();
+                        states[profileId] = ProfileDecider.Apply(states.GetValueOrDefault(profileId, ProfileState.Empty), domainEvent);
                     }
-
-                    var profileId = envelope.PersistenceId[(Entities.ProfileEntity.TypeName.Length + 1)..];
-                    states[profileId] = ProfileDecider.Apply(states.GetValueOrDefault(profileId, ProfileState.Empty), domainEvent);
                 },
                 system.Materializer())
             .WaitAsync(cancellationToken);

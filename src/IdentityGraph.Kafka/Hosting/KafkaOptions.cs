@@ -1,0 +1,169 @@
+using Confluent.Kafka;
+
+namespace IdentityGraph.Kafka.Hosting;
+
+/// <summary>
+/// Section <c>IdentityGraph:Kafka</c>: where the broker is, how to talk to it, and what to read and write.
+/// </summary>
+public sealed class KafkaOptions
+{
+    public const string Section = "IdentityGraph:Kafka";
+
+    /// <summary>Comma-separated <c>host:port</c> list of the brokers.</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>
+    /// librdkafka properties passed to every client we create (consumer and producers), e.g.
+    /// <c>security.protocol</c>, <c>sasl.mechanism</c>, <c>sasl.username</c>, <c>sasl.password</c>,
+    /// <c>ssl.ca.location</c>, <c>client.id</c>. They override our defaults.
+    /// </summary>
+    public Dictionary<string, string> Client { get; set; } = new(StringComparer.Ordinal);
+
+    public IngestionOptions Ingestion { get; set; } = new();
+
+    public OutboxOptions Outbox { get; set; } = new();
+
+    /// <summary>Problems a person must fix before the program can start; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(BootstrapServers))
+        {
+            problems.Add($"{Section}:BootstrapServers is required (host:port of the Kafka brokers).");
+        }
+
+        problems.AddRange(Ingestion.Validate($"{Section}:Ingestion"));
+        problems.AddRange(Outbox.Validate($"{Section}:Outbox"));
+        return problems;
+    }
+
+    /// <summary>Our defaults for every client, then the pass-through settings on top.</summary>
+    internal ClientConfig BaseConfig(string clientIdSuffix)
+    {
+        var config = new ClientConfig
+        {
+            BootstrapServers = BootstrapServers,
+            ClientId = "identitygraph-" + clientIdSuffix,
+        };
+        foreach (var (key, value) in Client)
+        {
+            config.Set(key, value);
+        }
+
+        return config;
+    }
+}
+
+/// <summary>Section <c>IdentityGraph:Kafka:Ingestion</c>: the consumer of observations.</summary>
+public sealed class IngestionOptions
+{
+    /// <summary>
+    /// Topics to consume; empty means <c>identity.observations</c>. An entry that starts with <c>^</c> is a regular
+    /// expression (librdkafka syntax). (Empty rather than pre-filled: configuration binding appends to a list.)
+    /// </summary>
+    public List<string> Topics { get; set; } = [];
+
+    /// <summary>The topics to subscribe to.</summary>
+    public IReadOnlyList<string> EffectiveTopics => Topics.Count == 0 ? [Kafka.Topics.Observations] : Topics;
+
+    /// <summary>The consumer group; every node of one deployment uses the same.</summary>
+    public string GroupId { get; set; } = "identitygraph";
+
+    /// <summary>Where unusable observations go, with the reason in headers.</summary>
+    public string DeadLetterTopic { get; set; } = Kafka.Topics.DeadLetters;
+
+    /// <summary>Observations being resolved at once on this node; bounds memory and keeps the journal's batches full.</summary>
+    public int MaxInFlight { get; set; } = 512;
+
+    /// <summary>How long a revoke or shutdown waits for in-flight observations before it commits what is done.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>librdkafka consumer properties that override ours (e.g. <c>fetch.wait.max.ms</c>, <c>session.timeout.ms</c>).</summary>
+    public Dictionary<string, string> Consumer { get; set; } = new(StringComparer.Ordinal);
+
+    internal IEnumerable<string> Validate(string prefix)
+    {
+        if (Topics.Any(string.IsNullOrWhiteSpace))
+        {
+            yield return $"{prefix}:Topics has a blank entry.";
+        }
+
+        if (string.IsNullOrWhiteSpace(GroupId))
+        {
+            yield return $"{prefix}:GroupId is required.";
+        }
+
+        if (string.IsNullOrWhiteSpace(DeadLetterTopic))
+        {
+            yield return $"{prefix}:DeadLetterTopic is required.";
+        }
+
+        if (MaxInFlight is < 1 or > 100_000)
+        {
+            yield return $"{prefix}:MaxInFlight must be between 1 and 100000 (was {MaxInFlight}).";
+        }
+
+        if (DrainTimeout <= TimeSpan.Zero)
+        {
+            yield return $"{prefix}:DrainTimeout must be positive.";
+        }
+    }
+}
+
+/// <summary>How profile events and snapshots are encoded on the output topics.</summary>
+public enum OutputFormat
+{
+    /// <summary>Protobuf binary (<c>content-type: application/x-protobuf</c>).</summary>
+    Protobuf,
+
+    /// <summary>Proto3 canonical JSON (<c>content-type: application/json</c>).</summary>
+    Json,
+}
+
+/// <summary>Section <c>IdentityGraph:Kafka:Outbox</c>: publishing journal events to the output topics.</summary>
+public sealed class OutboxOptions
+{
+    /// <summary>Publish profile events at all (a read-only replica of the API may turn it off).</summary>
+    public bool Enabled { get; set; } = true;
+
+    public string ProfileEventsTopic { get; set; } = Kafka.Topics.ProfileEvents;
+
+    public string ProfilesTopic { get; set; } = Kafka.Topics.Profiles;
+
+    public OutputFormat Format { get; set; } = OutputFormat.Protobuf;
+
+    /// <summary>Most events produced before waiting for their delivery and checkpointing.</summary>
+    public int BatchSize { get; set; } = 2000;
+
+    /// <summary>How many profile states the projection keeps to build snapshots without re-reading the journal.</summary>
+    public int StateCacheSize { get; set; } = 50_000;
+
+    /// <summary>How long shutdown waits for the projection to publish what is already durable.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>librdkafka producer properties that override ours.</summary>
+    public Dictionary<string, string> Producer { get; set; } = new(StringComparer.Ordinal);
+
+    internal IEnumerable<string> Validate(string prefix)
+    {
+        if (string.IsNullOrWhiteSpace(ProfileEventsTopic) || string.IsNullOrWhiteSpace(ProfilesTopic))
+        {
+            yield return $"{prefix}:ProfileEventsTopic and {prefix}:ProfilesTopic are required.";
+        }
+
+        if (BatchSize is < 1 or > 100_000)
+        {
+            yield return $"{prefix}:BatchSize must be between 1 and 100000 (was {BatchSize}).";
+        }
+
+        if (StateCacheSize is < 0 or > 10_000_000)
+        {
+            yield return $"{prefix}:StateCacheSize must be between 0 and 10000000 (was {StateCacheSize}).";
+        }
+
+        if (DrainTimeout <= TimeSpan.Zero)
+        {
+            yield return $"{prefix}:DrainTimeout must be positive.";
+        }
+    }
+}

@@ -1,0 +1,421 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Confluent.Kafka;
+using IdentityGraph.Cluster.Resolution;
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Observations;
+using IdentityGraph.Kafka.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IdentityGraph.Kafka.Ingestion;
+
+/// <summary>
+/// The consumer group that feeds observations into the graph, at least once:
+/// parse → validate and normalise (Core) → resolve with a bounded number in flight; unusable records go to the
+/// dead-letter topic. A partition's offset is stored only up to the highest contiguous observation that is durable (or
+/// dead-lettered), so a crash re-reads, and resolving again changes nothing. On revoke (cooperative-sticky) and on stop
+/// it drains what is in flight and commits before letting go.
+/// </summary>
+public sealed class ObservationIngestion : BackgroundService
+{
+    private readonly KafkaOptions options;
+    private readonly IdentityResolver resolver;
+    private readonly ObservationLimits limits;
+    private readonly ILogger<ObservationIngestion> logger;
+    private readonly ConcurrentDictionary<TopicPartition, OffsetTracker> trackers = new();
+    private readonly SemaphoreSlim slots;
+    // Cancelled only when a drain gives up: in-flight work outlives the stop signal so it can finish.
+    private readonly CancellationTokenSource abort = new();
+
+    public ObservationIngestion(KafkaOptions options, IdentityResolver resolver, IngestionStatistics statistics, ILogger<ObservationIngestion> logger, ObservationLimits? limits = null)
+    {
+        this.options = options;
+        this.resolver = resolver;
+        Statistics = statistics;
+        this.logger = logger;
+        this.limits = limits ?? ObservationLimits.Default;
+        slots = new SemaphoreSlim(options.Ingestion.MaxInFlight);
+    }
+
+    public IngestionStatistics Statistics { get; }
+
+    /// <summary>True while the consumer loop runs and has not hit a fatal error.</summary>
+    public bool IsRunning { get; private set; }
+
+    /// <summary>Partitions currently assigned to this node.</summary>
+    public IReadOnlyCollection<TopicPartition> Assignment => trackers.Keys.ToList();
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        // librdkafka's Consume blocks: give the loop its own thread rather than a pool thread.
+        Task.Factory.StartNew(() => Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken stopping)
+    {
+        using var deadLetterProducer = BuildDeadLetterProducer();
+        var deadLetters = new DeadLetterPublisher(deadLetterProducer, options.Ingestion.DeadLetterTopic);
+        using var consumer = BuildConsumer();
+        consumer.Subscribe(options.Ingestion.EffectiveTopics);
+        IsRunning = true;
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            logger.Consuming(string.Join(",", options.Ingestion.EffectiveTopics), options.Ingestion.GroupId);
+        }
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                ConsumeResult<byte[]?, byte[]?>? record;
+                try
+                {
+                    record = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                }
+                catch (ConsumeException e)
+                {
+                    // Broker-side problems (unknown topic, offset out of range, ...) are reported and the loop goes on;
+                    // keys and values are bytes, so no record can fail to deserialise.
+                    logger.ConsumeFailed(e.Error.Code, e.Error.Reason);
+                    continue;
+                }
+
+                StoreCommittable(consumer);
+                if (record?.Message is null)
+                {
+                    continue;
+                }
+
+                if (!Dispatch(record, deadLetters, stopping))
+                {
+                    break;
+                }
+            }
+        }
+        catch (KafkaException e) when (e.Error.IsFatal)
+        {
+            logger.FatalError(e.Error.Code, e.Error.Reason);
+            throw;
+        }
+        finally
+        {
+            IsRunning = false;
+            Drain(consumer, trackers.Keys.ToList());
+            CloseQuietly(consumer);
+            deadLetterProducer.Flush(options.Ingestion.DrainTimeout);
+        }
+    }
+
+    /// <summary>Starts processing one record; false when stopping interrupted the wait for a free slot.</summary>
+    private bool Dispatch(ConsumeResult<byte[]?, byte[]?> record, DeadLetterPublisher deadLetters, CancellationToken stopping)
+    {
+        try
+        {
+            slots.Wait(stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+
+        Statistics.RecordReceived();
+        var tracker = trackers.GetOrAdd(record.TopicPartition, _ => new OffsetTracker());
+        tracker.Dispatched(record.Offset.Value);
+        Task work;
+        try
+        {
+            var prepared = Prepare(record);
+            work = prepared.Error is { } error
+                ? DeadLetterAsync(deadLetters, record, error)
+                : ResolveAsync(deadLetters, record, prepared.Observation!);
+        }
+        catch (Exception e)
+        {
+            // No input of any shape may stop the stream: an unexpected failure is reported with the record.
+            logger.UnexpectedFailure(e, record.Topic, record.Partition.Value, record.Offset.Value);
+            work = DeadLetterAsync(deadLetters, record, new ValidationError(IngestionErrorCodes.InternalError, $"Unexpected {e.GetType().Name} while reading the record."));
+        }
+
+        work.ContinueWith(
+            t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    tracker.Completed(record.Offset.Value);
+                }
+
+                slots.Release();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return true;
+    }
+
+    private (NormalizedObservation? Observation, ValidationError? Error) Prepare(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        if (record.Message.Value is not { } value)
+        {
+            return (null, new ValidationError(IngestionErrorCodes.NullValue, "The record has no value."));
+        }
+
+        var parsed = ObservationParser.Parse(value, ContentType(record.Message.Headers), limits);
+        if (!parsed.IsValid)
+        {
+            return (null, parsed.Error);
+        }
+
+        var normalized = resolver.Normalizer.Normalize(parsed.Observation!);
+        if (!normalized.IsValid)
+        {
+            return (null, normalized.Error);
+        }
+
+        foreach (var dropped in normalized.Observation!.Dropped)
+        {
+            Statistics.RecordDroppedIdentifier(dropped.Error.Code);
+        }
+
+        return (normalized.Observation, null);
+    }
+
+    private async Task ResolveAsync(DeadLetterPublisher deadLetters, ConsumeResult<byte[]?, byte[]?> record, NormalizedObservation observation)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Statistics.RecordResolved(await resolver.ResolveAsync(observation, abort.Token));
+                return;
+            }
+            catch (ObservationRejectedException e)
+            {
+                await DeadLetterAsync(deadLetters, record, e.Error);
+                return;
+            }
+            catch (Exception e) when (!abort.IsCancellationRequested)
+            {
+                // Time-outs and journal failures are transient; every step is idempotent, so resolving again completes
+                // what the failed attempt left half done. The partition's offset waits for it: nothing is lost.
+                Statistics.RecordRetry();
+                if (attempt >= 3)
+                {
+                    logger.ResolveRetry(observation.ObservationId, attempt, e.Message);
+                }
+
+                await Task.Delay(Backoff.For(attempt), abort.Token);
+            }
+        }
+    }
+
+    private async Task DeadLetterAsync(DeadLetterPublisher deadLetters, ConsumeResult<byte[]?, byte[]?> record, ValidationError error)
+    {
+        await deadLetters.PublishAsync(record, error, abort.Token);
+        Statistics.RecordDeadLetter(error.Code);
+        logger.DeadLettered(record.Topic, record.Partition.Value, record.Offset.Value, error.Code);
+    }
+
+    private void StoreCommittable(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        foreach (var (partition, tracker) in trackers)
+        {
+            if (tracker.TakeCommittable() is { } position)
+            {
+                try
+                {
+                    consumer.StoreOffset(new TopicPartitionOffset(partition, new Offset(position)));
+                }
+                catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_State)
+                {
+                    // The partition was revoked meanwhile; its new owner re-reads from the last commit.
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits for the in-flight work of <paramref name="partitions"/>, then commits what is durable.</summary>
+    private void Drain(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyCollection<TopicPartition> partitions)
+    {
+        var commits = new List<TopicPartitionOffset>();
+        var deadline = DateTime.UtcNow + options.Ingestion.DrainTimeout;
+        foreach (var partition in partitions)
+        {
+            if (!trackers.TryRemove(partition, out OffsetTracker? tracker))
+            {
+                continue;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (!tracker.WaitDrained(left > TimeSpan.Zero ? left : TimeSpan.Zero))
+            {
+                logger.DrainTimedOut(tracker.InFlight, partition.ToString());
+            }
+
+            if (tracker.TakeCommittable() is { } position)
+            {
+                commits.Add(new TopicPartitionOffset(partition, new Offset(position)));
+            }
+        }
+
+        if (commits.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            consumer.Commit(commits);
+            logger.CommittedOnDrain(commits.Count);
+        }
+        catch (KafkaException e)
+        {
+            logger.DrainCommitFailed(e.Error.Code);
+        }
+    }
+
+    private void CloseQuietly(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        try
+        {
+            consumer.Close();
+        }
+        catch (KafkaException e)
+        {
+            logger.CloseFailed(e.Error.Code);
+        }
+    }
+
+    private IConsumer<byte[]?, byte[]?> BuildConsumer()
+    {
+        var config = new ConsumerConfig(options.BaseConfig("ingestion"))
+        {
+            GroupId = options.Ingestion.GroupId,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            EnableAutoCommit = true,
+            AutoCommitIntervalMs = 1000,
+            // Offsets are stored by us, only up to what is durable; auto-commit then commits the stored ones.
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            // A fetch returns as soon as data is there; this only bounds how long an idle fetch waits.
+            FetchWaitMaxMs = 100,
+        };
+        foreach (var (key, value) in options.Ingestion.Consumer)
+        {
+            config.Set(key, value);
+        }
+
+        return new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, e) => logger.ClientError(e.IsFatal ? LogLevel.Critical : LogLevel.Warning, "consumer", e.Code, e.Reason))
+            .SetLogHandler((_, m) => logger.Librdkafka(m.Facility, m.Message))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                foreach (var partition in partitions)
+                {
+                    trackers.TryAdd(partition, new OffsetTracker());
+                }
+
+                logger.Assigned(partitions.Count);
+            })
+            .SetPartitionsRevokedHandler((consumer, revoked) =>
+            {
+                logger.Revoked(revoked.Count);
+                Drain(consumer, revoked.Select(p => p.TopicPartition).ToList());
+            })
+            .SetPartitionsLostHandler((_, lost) =>
+            {
+                // Lost (not revoked): another member may already own them, so committing is not ours to do.
+                foreach (var partition in lost)
+                {
+                    trackers.TryRemove(partition.TopicPartition, out OffsetTracker? _);
+                }
+
+                logger.Lost(lost.Count);
+            })
+            .Build();
+    }
+
+    private IProducer<byte[]?, byte[]?> BuildDeadLetterProducer()
+    {
+        var config = new ProducerConfig(options.BaseConfig("dead-letters"))
+        {
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            LingerMs = 5,
+            // A dead letter carries the original value untouched, which may be larger than a valid observation.
+            MessageMaxBytes = 16 * 1024 * 1024,
+        };
+        return new ProducerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, e) => logger.ClientError(e.IsFatal ? LogLevel.Critical : LogLevel.Warning, "dead-letter producer", e.Code, e.Reason))
+            .SetLogHandler((_, m) => logger.Librdkafka(m.Facility, m.Message))
+            .Build();
+    }
+
+    private static string? ContentType(Headers? headers) =>
+        headers is not null && headers.TryGetLastBytes("content-type", out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Stop consuming; Run's finally drains what is in flight (bounded by DrainTimeout) and commits.
+        var drainLimit = Task.Delay(options.Ingestion.DrainTimeout + TimeSpan.FromSeconds(5), CancellationToken.None);
+        var stopping = base.StopAsync(cancellationToken);
+        if (await Task.WhenAny(stopping, drainLimit) != stopping)
+        {
+            await abort.CancelAsync();
+        }
+
+        await stopping;
+    }
+
+    public override void Dispose()
+    {
+        abort.Dispose();
+        slots.Dispose();
+        base.Dispose();
+    }
+}
+
+internal static partial class IngestionLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingestion consuming {Topics} as group {Group}")]
+    public static partial void Consuming(this ILogger logger, string topics, string group);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consume failed: {Code} {Reason}")]
+    public static partial void ConsumeFailed(this ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Ingestion stopped on a fatal Kafka error: {Code} {Reason}")]
+    public static partial void FatalError(this ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected failure reading {Topic}[{Partition}]@{Offset}; dead-lettered")]
+    public static partial void UnexpectedFailure(this ILogger logger, Exception exception, string topic, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Resolving observation {ObservationId} failed (attempt {Attempt}), retrying: {Error}")]
+    public static partial void ResolveRetry(this ILogger logger, string observationId, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-lettered {Topic}[{Partition}]@{Offset}: {Code}")]
+    public static partial void DeadLettered(this ILogger logger, string topic, int partition, long offset, string code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} observations of {Partition} still in flight after the drain time-out; they will be read again")]
+    public static partial void DrainTimedOut(this ILogger logger, int count, string partition);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Committed {Count} partitions on drain")]
+    public static partial void CommittedOnDrain(this ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Commit on drain failed ({Code}); the observations since the last commit will be read again")]
+    public static partial void DrainCommitFailed(this ILogger logger, ErrorCode code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving the consumer group failed: {Code}")]
+    public static partial void CloseFailed(this ILogger logger, ErrorCode code);
+
+    [LoggerMessage(Message = "Kafka {Client}: {Code} {Reason}")]
+    public static partial void ClientError(this ILogger logger, LogLevel level, string client, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "librdkafka {Facility}: {Message}")]
+    public static partial void Librdkafka(this ILogger logger, string facility, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Assigned {Count} partitions")]
+    public static partial void Assigned(this ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revoked {Count} partitions: draining")]
+    public static partial void Revoked(this ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost {Count} partitions")]
+    public static partial void Lost(this ILogger logger, int count);
+}

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using IdentityGraph.Kafka.Hosting;
+using IdentityGraph.Server.Configuration;
+using IdentityGraph.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+
+namespace IdentityGraph.Server.Commands;
+
+/// <summary>
+/// <c>identitygraph serve --kafka HOST:PORT</c>: the production job. Consumes observations, resolves them into the
+/// graph, publishes profile events, serves HTTP until SIGTERM, then shuts down gracefully.
+/// </summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var kafka = new Option<string?>("--kafka")
+        {
+            Description = "Kafka bootstrap servers (host:port[,host:port]). Overrides IdentityGraph:Kafka:BootstrapServers.",
+        };
+        var persistence = PersistenceOption.Create();
+        var http = new Option<string>("--http")
+        {
+            Description = "Where the HTTP endpoints listen.",
+            DefaultValueFactory = _ => "http://127.0.0.1:8080",
+        };
+        var command = new Command("serve", "Run the identity graph: Kafka ingestion, resolution, outbox publishing and HTTP, until SIGTERM.")
+        {
+            kafka,
+            persistence,
+            http,
+        };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var configuration = SettingsLoader.Load();
+            var options = KafkaSettings(configuration, parse.GetValue(kafka));
+            var settings = new NodeSettings(PersistenceOption.Parse(parse.GetValue(persistence)), options, HttpOption(parse.GetValue(http)));
+            await using var app = NodeHost.Build(configuration, settings);
+            await Console.Error.WriteLineAsync($"serving: kafka {options.BootstrapServers}, storage {settings.Storage.DisplayString}, http {settings.Http}");
+            await app.RunAsync();
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Section <c>IdentityGraph:Kafka</c>, with the command line's bootstrap servers on top.</summary>
+    public static KafkaOptions KafkaSettings(IConfiguration configuration, string? bootstrapServers)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new KafkaOptions();
+        configuration.GetSection(KafkaOptions.Section).Bind(options);
+        if (!string.IsNullOrWhiteSpace(bootstrapServers))
+        {
+            options.BootstrapServers = bootstrapServers;
+        }
+
+        return options;
+    }
+
+    public static Uri HttpOption(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/"
+            ? uri
+            : throw new ConfigurationException([$"--http: '{value}' is not an http(s)://HOST:PORT address."]);
+}
