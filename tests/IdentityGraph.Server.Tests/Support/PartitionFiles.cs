@@ -47,6 +47,6 @@ public static class PartitionFiles
                 .ToList();
         }));
 
-    private static List<string> Canonical(IEnumerable<IEnumerable<string>> groups) =>
+    public static List<string> Canonical(IEnumerable<IEnumerable<string>> groups) =>
         [.. groups.Select(g => string.Join(" ", g.Order(StringComparer.Ordinal))).Order(StringComparer.Ordinal)];
 }
