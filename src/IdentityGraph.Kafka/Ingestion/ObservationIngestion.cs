@@ -5,6 +5,7 @@ using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Observations;
 using IdentityGraph.Kafka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -20,7 +21,7 @@ namespace IdentityGraph.Kafka.Ingestion;
 public sealed class ObservationIngestion : BackgroundService
 {
     private readonly KafkaOptions options;
-    private readonly IdentityResolver resolver;
+    private readonly IServiceProvider services;
     private readonly ObservationLimits limits;
     private readonly ILogger<ObservationIngestion> logger;
     private readonly ConcurrentDictionary<TopicPartition, OffsetTracker> trackers = new();
@@ -28,10 +29,13 @@ public sealed class ObservationIngestion : BackgroundService
     // Cancelled only when a drain gives up: in-flight work outlives the stop signal so it can finish.
     private readonly CancellationTokenSource abort = new();
 
-    public ObservationIngestion(KafkaOptions options, IdentityResolver resolver, IngestionStatistics statistics, ILogger<ObservationIngestion> logger, ObservationLimits? limits = null)
+    // The resolver is looked up when the loop starts: it needs the actor system, which starts as an earlier hosted service.
+    private IdentityResolver resolver = null!;
+
+    public ObservationIngestion(KafkaOptions options, IServiceProvider services, IngestionStatistics statistics, ILogger<ObservationIngestion> logger, ObservationLimits? limits = null)
     {
         this.options = options;
-        this.resolver = resolver;
+        this.services = services;
         Statistics = statistics;
         this.logger = logger;
         this.limits = limits ?? ObservationLimits.Default;
@@ -52,6 +56,7 @@ public sealed class ObservationIngestion : BackgroundService
 
     private void Run(CancellationToken stopping)
     {
+        resolver = services.GetRequiredService<IdentityResolver>();
         using var deadLetterProducer = BuildDeadLetterProducer();
         var deadLetters = new DeadLetterPublisher(deadLetterProducer, options.Ingestion.DeadLetterTopic);
         using var consumer = BuildConsumer();

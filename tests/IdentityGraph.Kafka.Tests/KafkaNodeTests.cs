@@ -1,0 +1,211 @@
+using Confluent.Kafka;
+using Google.Protobuf;
+using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
+using IdentityGraph.Cluster.Hosting;
+using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Contracts.V1;
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Observations;
+using IdentityGraph.Core.Resolution;
+using IdentityGraph.Kafka.Hosting;
+using IdentityGraph.Kafka.Ingestion;
+using IdentityGraph.Kafka.Outbox;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IdentityGraph.Kafka.Tests;
+
+/// <summary>
+/// Ingestion and outbox in process, with real parts: the dev broker, a SQLite journal, the actor system and
+/// Confluent.Kafka clients. Protobuf input (the kcat end-to-end tests in the server tests cover JSON).
+/// </summary>
+public sealed class KafkaNodeTests : IAsyncLifetime
+{
+    private static readonly ObservationNormalizer Normalizer = new(
+        new IdentifierNormalizer(NormalizationOptions.Default), new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
+
+    private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-node-").FullName;
+    private DevBroker broker = null!;
+
+    public Task InitializeAsync()
+    {
+        broker = DevBroker.Start(new DevBrokerOptions { Port = 0, Partitions = 3 });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await broker.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Protobuf_observations_are_resolved_and_published_and_a_restart_resumes_from_the_checkpoint()
+    {
+        var observations = Observations(seed: 5, count: 600, customers: 150);
+        await ProduceAsync(observations);
+
+        long publishedBeforeRestart;
+        using (var node = await StartNodeAsync())
+        {
+            var view = await WaitForViewAsync(Reference(observations));
+            Assert.Equal(Reference(observations), view);
+            var statistics = node.Services.GetRequiredService<IngestionStatistics>();
+            Assert.Equal(observations.Count, statistics.ResolvedTotal);
+            Assert.Equal(0, statistics.DeadLettersTotal);
+            publishedBeforeRestart = ReadAll(Topics.ProfileEvents).Count;
+            Assert.Equal(publishedBeforeRestart, node.Services.GetRequiredService<OutboxStatistics>().Published);
+            await node.StopAsync();
+        }
+
+        // Same database, same group: nothing is read or published again (offsets and the outbox checkpoint held).
+        using (var node = await StartNodeAsync())
+        {
+            var more = Observations(seed: 6, count: 100, customers: 150);
+            await ProduceAsync(more);
+            var all = observations.Concat(more).ToList();
+            Assert.Equal(Reference(all), await WaitForViewAsync(Reference(all)));
+            Assert.Equal(more.Count, node.Services.GetRequiredService<IngestionStatistics>().Received);
+            var outbox = node.Services.GetRequiredService<OutboxStatistics>();
+            Assert.Equal(ReadAll(Topics.ProfileEvents).Count - publishedBeforeRestart, outbox.Published);
+            await node.StopAsync();
+        }
+    }
+
+    private async Task<IHost> StartNodeAsync()
+    {
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(Normalizer);
+        builder.Services.AddIdentityGraph(
+            new IdentityGraphOptions { Storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory, "graph.db")), ShardCount = 10 },
+            (akka, provider) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel).AddOutbox(options, provider));
+        builder.Services.AddKafka(options);
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private async Task ProduceAsync(IEnumerable<Observation> observations)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers, LingerMs = 5 }).Build();
+        foreach (var observation in observations)
+        {
+            producer.Produce(Topics.Observations, new Message<string, byte[]> { Key = observation.ObservationId, Value = observation.ToByteArray() });
+        }
+
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        await Task.CompletedTask;
+    }
+
+    private List<ConsumeResult<string, byte[]>> ReadAll(string topic)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = broker.BootstrapServers,
+            GroupId = "reader-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            FetchWaitMaxMs = 50,
+        }).Build();
+        consumer.Assign(Enumerable.Range(0, 3).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        var records = new List<ConsumeResult<string, byte[]>>();
+        var last = DateTime.UtcNow;
+        while (DateTime.UtcNow - last < TimeSpan.FromSeconds(1))
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is { Message: not null } record)
+            {
+                records.Add(record);
+                last = DateTime.UtcNow;
+            }
+        }
+
+        return records;
+    }
+
+    private async Task<List<string>> WaitForViewAsync(List<string> expected)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (true)
+        {
+            var latest = new Dictionary<string, ProfileEvent>(StringComparer.Ordinal);
+            foreach (var record in await Task.Run(() => ReadAll(Topics.ProfileEvents)))
+            {
+                var change = ProfileEvent.Parser.ParseFrom(record.Message.Value);
+                if (!latest.TryGetValue(change.ProfileId, out var seen) || seen.Version < change.Version)
+                {
+                    latest[change.ProfileId] = change;
+                }
+            }
+
+            var view = Canonical(latest.Values.Where(e => e.Profile is not null)
+                .Select(e => e.Profile.Identifiers.Select(i => $"{i.Type}|{i.Namespace}|{i.Value}")));
+            if (view.SequenceEqual(expected) || DateTime.UtcNow > deadline)
+            {
+                return view;
+            }
+
+            await Task.Delay(500);
+        }
+    }
+
+    private static List<string> Reference(IEnumerable<Observation> observations)
+    {
+        var reference = new ReferenceResolver();
+        var names = new Dictionary<IdentifierKey, string>();
+        foreach (var observation in observations)
+        {
+            var normalized = Normalizer.Normalize(observation).Observation!;
+            reference.Add(normalized);
+            foreach (var identifier in normalized.Identifiers)
+            {
+                names[identifier.Key] = $"{identifier.Identifier.Type}|{identifier.Identifier.Namespace}|{identifier.Identifier.Value}";
+            }
+        }
+
+        return Canonical(reference.Partition().Select(group => group.Select(k => names[k])));
+    }
+
+    private static List<string> Canonical(IEnumerable<IEnumerable<string>> groups) =>
+        [.. groups.Select(g => string.Join(" ", g.Order(StringComparer.Ordinal))).Order(StringComparer.Ordinal)];
+
+    /// <summary>Customers with an e-mail, a phone and a card, seen through random subsets; some observations link two customers.</summary>
+    private static List<Observation> Observations(int seed, int count, int customers)
+    {
+        var random = new Random(seed);
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var list = new List<Observation>();
+        for (var i = 0; i < count; i++)
+        {
+            var customer = random.Next(customers);
+            var observation = new Observation
+            {
+                ObservationId = $"s{seed}-{i}",
+                Source = "test",
+                Channel = Channel.Web,
+                ObservedAt = Timestamp.FromDateTimeOffset(start.AddMinutes(i)),
+            };
+            foreach (var kind in Enumerable.Range(0, 3).Where(_ => random.NextDouble() < 0.6).DefaultIfEmpty(0))
+            {
+                observation.Identifiers.Add(Identifier(kind, customer));
+            }
+
+            if (random.NextDouble() < 0.05)
+            {
+                observation.Identifiers.Add(Identifier(random.Next(3), (customer + 1) % customers));
+            }
+
+            list.Add(observation);
+        }
+
+        return list;
+    }
+
+    private static Identifier Identifier(int kind, int customer) => kind switch
+    {
+        0 => new Identifier { Type = IdentifierType.Email, Value = $"customer{customer}@shop.example" },
+        1 => new Identifier { Type = IdentifierType.Phone, Value = $"+45 2{customer:D7}" },
+        _ => new Identifier { Type = IdentifierType.MembershipCard, Value = $"CARD-{customer}", Namespace = "club" },
+    };
+}
