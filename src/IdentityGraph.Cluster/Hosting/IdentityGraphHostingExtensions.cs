@@ -38,6 +38,9 @@ public static class IdentityGraphHostingExtensions
             // Every observation activates entities (recovery queries); the default of 50 concurrent recoveries starves
             // a busy node long before the database is the limit.
             .AddHocon($"akka.persistence.max-concurrent-recoveries = {options.MaxConcurrentRecoveries}", HoconAddMode.Prepend)
+            // The host stops the actor system last (Akka.Hosting runs coordinated shutdown in its StopAsync). Akka's own
+            // SIGTERM hook would start it first, before Kafka ingestion has drained and committed.
+            .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
             .WithRemoting(options.Hostname, options.Port)
             .WithClustering(new ClusterOptions { SeedNodes = [.. options.SeedNodes] });
 

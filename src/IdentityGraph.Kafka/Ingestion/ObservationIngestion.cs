@@ -359,6 +359,8 @@ public sealed class ObservationIngestion : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         // Stop consuming; Run's finally drains what is in flight (bounded by DrainTimeout) and commits.
+        var inFlight = trackers.Values.Sum(t => t.InFlight);
+        logger.Stopping(inFlight);
         var drainLimit = Task.Delay(options.Ingestion.DrainTimeout + TimeSpan.FromSeconds(5), CancellationToken.None);
         var stopping = base.StopAsync(cancellationToken);
         if (await Task.WhenAny(stopping, drainLimit) != stopping)
@@ -367,6 +369,7 @@ public sealed class ObservationIngestion : BackgroundService
         }
 
         await stopping;
+        logger.Stopped();
     }
 
     public override void Dispose()
@@ -399,6 +402,12 @@ internal static partial class IngestionLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} observations of {Partition} still in flight after the drain time-out; they will be read again")]
     public static partial void DrainTimedOut(this ILogger logger, int count, string partition);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingestion stopping: {Count} observations in flight")]
+    public static partial void Stopping(this ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingestion stopped: consumer closed, offsets committed")]
+    public static partial void Stopped(this ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Committed {Count} partitions on drain")]
     public static partial void CommittedOnDrain(this ILogger logger, int count);

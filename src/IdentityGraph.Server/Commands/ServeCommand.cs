@@ -1,4 +1,5 @@
 using System.CommandLine;
+using IdentityGraph.Kafka;
 using IdentityGraph.Kafka.Hosting;
 using IdentityGraph.Server.Configuration;
 using IdentityGraph.Server.Hosting;
@@ -25,24 +26,61 @@ public static class ServeCommand
             Description = "Where the HTTP endpoints listen.",
             DefaultValueFactory = _ => "http://127.0.0.1:8080",
         };
+        var embedded = new Option<bool>("--embedded-kafka")
+        {
+            Description = "Host the dev broker (librdkafka's mock cluster: in memory, 5 MiB per partition, for development) in this process on 127.0.0.1:9092, or on --embedded-kafka-port.",
+        };
+        var embeddedPort = new Option<int>("--embedded-kafka-port")
+        {
+            Description = "Port of the embedded dev broker (0 = any free port).",
+            DefaultValueFactory = _ => DevBrokerOptions.DefaultPort,
+        };
         var command = new Command("serve", "Run the identity graph: Kafka ingestion, resolution, outbox publishing and HTTP, until SIGTERM.")
         {
             kafka,
             persistence,
             http,
+            embedded,
+            embeddedPort,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = SettingsLoader.Load();
-            var options = KafkaSettings(configuration, parse.GetValue(kafka));
-            var settings = new NodeSettings(PersistenceOption.Parse(parse.GetValue(persistence)), options, HttpOption(parse.GetValue(http)));
+            var storage = PersistenceOption.Parse(parse.GetValue(persistence));
+            var httpUri = HttpOption(parse.GetValue(http));
+            await using var broker = parse.GetValue(embedded) ? StartEmbeddedBroker(parse.GetValue(embeddedPort)) : null;
+            var options = KafkaSettings(configuration, broker?.BootstrapServers ?? parse.GetValue(kafka));
+            var settings = new NodeSettings(storage, options, httpUri);
             await using var app = NodeHost.Build(configuration, settings);
             await Console.Error.WriteLineAsync($"serving: kafka {options.BootstrapServers}, storage {settings.Storage.DisplayString}, http {settings.Http}");
             await app.RunAsync();
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Starts the dev broker in this process and prints its address the way <c>identitygraph kafka</c> does.</summary>
+    public static DevBroker StartEmbeddedBroker(int port)
+    {
+        if (port is < 0 or > 65535)
+        {
+            throw new ConfigurationException(["--embedded-kafka-port must be between 0 and 65535."]);
+        }
+
+        DevBroker broker;
+        try
+        {
+            broker = DevBroker.Start(new DevBrokerOptions { Port = port });
+        }
+        catch (DevBrokerPortInUseException e)
+        {
+            throw new ConfigurationException([$"--embedded-kafka: {e.Message}"]);
+        }
+
+        Console.Out.WriteLine("bootstrap.servers=" + broker.BootstrapServers);
+        Console.Out.Flush();
+        return broker;
     }
 
     /// <summary>Section <c>IdentityGraph:Kafka</c>, with the command line's bootstrap servers on top.</summary>
