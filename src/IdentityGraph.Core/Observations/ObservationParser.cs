@@ -56,17 +56,71 @@ public static class ObservationParser
         }
     }
 
-    /// <summary>Parses one proto3 JSON observation (the import file and Kafka JSON format).</summary>
+    /// <summary>
+    /// Parses one proto3 JSON observation (the import file and Kafka JSON format). Enum values may also be written
+    /// without their prefix (<c>"EMAIL"</c> for <c>"IDENTIFIER_TYPE_EMAIL"</c>, <c>"STORE"</c>, <c>"GRANTED"</c>,
+    /// <c>"SMS"</c>), as people and the DESIGN write them.
+    /// </summary>
     public static Result ParseJson(string json)
     {
         try
         {
-            return new Result(Json.Parse<Observation>(json), null);
+            var observation = Json.Parse<Observation>(json);
+            // An unknown enum name parses as 0 (unspecified); only then is it worth looking for short names.
+            if (HasUnspecifiedEnum(observation) && ExpandShortEnumNames(json) is { } expanded)
+            {
+                observation = Json.Parse<Observation>(expanded);
+            }
+
+            return new Result(observation, null);
         }
-        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException or ArgumentException)
+        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException or ArgumentException or System.Text.Json.JsonException or InvalidOperationException)
         {
             return Fail(ObservationErrorCodes.InvalidJson, $"Not proto3 JSON for identitygraph.v1.Observation: {Describe(e)}");
         }
+    }
+
+    private static bool HasUnspecifiedEnum(Observation observation) =>
+        observation.Channel == Channel.Unspecified
+        || observation.Identifiers.Any(i => i.Type == IdentifierType.Unspecified)
+        || observation.Consents.Any(c => c.Channel == ContactChannel.Unspecified || c.Status == ConsentStatus.Unspecified);
+
+    /// <summary>The JSON with short enum names given their proto prefix; null when nothing changed or it is not an object.</summary>
+    private static string? ExpandShortEnumNames(string json)
+    {
+        if (System.Text.Json.Nodes.JsonNode.Parse(json) is not System.Text.Json.Nodes.JsonObject root)
+        {
+            return null;
+        }
+
+        var changed = Prefix(root, "channel", "CHANNEL_");
+        foreach (var identifier in Items(root, "identifiers"))
+        {
+            changed |= Prefix(identifier, "type", "IDENTIFIER_TYPE_");
+        }
+
+        foreach (var consent in Items(root, "consents"))
+        {
+            changed |= Prefix(consent, "channel", "CONTACT_CHANNEL_");
+            changed |= Prefix(consent, "status", "CONSENT_STATUS_");
+        }
+
+        return changed ? root.ToJsonString() : null;
+    }
+
+    private static IEnumerable<System.Text.Json.Nodes.JsonObject> Items(System.Text.Json.Nodes.JsonObject parent, string name) =>
+        parent[name] is System.Text.Json.Nodes.JsonArray array ? array.OfType<System.Text.Json.Nodes.JsonObject>() : [];
+
+    private static bool Prefix(System.Text.Json.Nodes.JsonObject item, string name, string prefix)
+    {
+        if (item[name] is not System.Text.Json.Nodes.JsonValue value || !value.TryGetValue<string>(out var text) ||
+            text.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || text.Length == 0)
+        {
+            return false;
+        }
+
+        item[name] = prefix + text.ToUpperInvariant();
+        return true;
     }
 
     private static bool IsJson(ReadOnlySpan<byte> value, string? contentType)

@@ -14,6 +14,31 @@ public sealed class ObservationParserTests
         """;
 
     [Fact]
+    public void Enum_values_may_be_written_without_their_prefix()
+    {
+        var result = ObservationParser.ParseJson("""
+            {"observationId":"o-2","channel":"store","observedAt":"2026-11-01T10:00:00Z",
+             "identifiers":[{"type":"EMAIL","value":"a@b.dk"},{"type":"IDENTIFIER_TYPE_PHONE","value":"+4512345678"},{"type":"Membership_Card","value":"1"}],
+             "consents":[{"purpose":"marketing","channel":"SMS","status":"GRANTED"}]}
+            """);
+
+        Assert.True(result.IsValid, result.Error?.ToString());
+        var observation = result.Observation!;
+        Assert.Equal(Channel.Store, observation.Channel);
+        Assert.Equal([IdentifierType.Email, IdentifierType.Phone, IdentifierType.MembershipCard], observation.Identifiers.Select(i => i.Type));
+        Assert.Equal((ContactChannel.Sms, ConsentStatus.Granted), (observation.Consents[0].Channel, observation.Consents[0].Status));
+    }
+
+    [Fact]
+    public void An_unknown_enum_name_stays_unspecified_for_validation_to_report()
+    {
+        var result = ObservationParser.ParseJson("""{"observationId":"o-3","identifiers":[{"type":"FAX","value":"1"}]}""");
+
+        Assert.True(result.IsValid, result.Error?.ToString());
+        Assert.Equal(IdentifierType.Unspecified, result.Observation!.Identifiers[0].Type);
+    }
+
+    [Fact]
     public void Proto3_JSON_is_read_by_sniffing_the_brace()
     {
         var result = ObservationParser.Parse(Encoding.UTF8.GetBytes("  " + Json), contentType: null);
