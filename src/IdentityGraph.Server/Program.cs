@@ -8,6 +8,7 @@ var root = new RootCommand("IdentityGraph: real-time identity resolution over Ka
     ImportCommand.Create(),
     ExportCommand.Create(),
     ServeCommand.Create(),
+    KafkaCommand.Create(),
 };
 
 try

@@ -100,8 +100,17 @@ public sealed class KafkaRig : IAsyncDisposable
         Serve = null;
     }
 
-    /// <summary>Reads every record of <paramref name="topic"/> from the beginning until none arrived for <paramref name="quiet"/>.</summary>
-    public List<ConsumeResult<string?, byte[]?>> ReadAll(string topic, TimeSpan quiet)
+    /// <summary>The graph's own view: <c>identitygraph export</c> of the rig's database, as a canonical partition.</summary>
+    public async Task<List<string>> ExportAsync()
+    {
+        var output = Path.Combine(Directory, "export.jsonl");
+        var (exitCode, _, stderr) = await NormalizeCommandTests.RunExecutable(["export", "--out", output, "--persistence", "sqlite:" + DatabasePath], "");
+        Assert.True(exitCode == 0, stderr);
+        return PartitionFiles.Export(await File.ReadAllLinesAsync(output));
+    }
+
+    /// <summary>Reads every record of <paramref name="topic"/> that is there now: up to each partition's high watermark.</summary>
+    public List<ConsumeResult<string?, byte[]?>> ReadAll(string topic)
     {
         using var consumer = new ConsumerBuilder<string?, byte[]?>(new ConsumerConfig
         {
@@ -112,16 +121,27 @@ public sealed class KafkaRig : IAsyncDisposable
         }).Build();
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
         var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
-            .Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)).ToList();
-        consumer.Assign(partitions);
+            .Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+        var remaining = partitions
+            .Select(p => (Partition: p, High: consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value))
+            .Where(p => p.High > 0)
+            .ToDictionary(p => p.Partition, p => p.High);
+        consumer.Assign(remaining.Keys.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
         var records = new List<ConsumeResult<string?, byte[]?>>();
-        var lastRecord = DateTime.UtcNow;
-        while (DateTime.UtcNow - lastRecord < quiet)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (remaining.Count > 0)
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } record)
+            Assert.True(DateTime.UtcNow < deadline, $"reading {topic} did not reach the high watermarks within 60 s");
+            // Records past the watermark (written since it was read) belong to the next read.
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } record &&
+                remaining.TryGetValue(record.TopicPartition, out var high) && record.Offset.Value < high)
             {
                 records.Add(record);
-                lastRecord = DateTime.UtcNow;
+                if (record.Offset.Value + 1 >= high)
+                {
+                    remaining.Remove(record.TopicPartition);
+                    consumer.IncrementalUnassign([record.TopicPartition]);
+                }
             }
         }
 
@@ -130,12 +150,12 @@ public sealed class KafkaRig : IAsyncDisposable
 
     /// <summary>
     /// The downstream view a consumer of <c>identity.profile-events</c> builds: the highest version per profile, merged-away
-    /// and erased ones dropped; as the canonical partition of <see cref="PartitionFiles"/>.
+    /// and erased ones dropped; as the canonical partition of <see cref="PartitionFiles"/>. Reads what is on the topic now.
     /// </summary>
-    public List<string> DownstreamView(TimeSpan quiet)
+    public List<string> DownstreamView()
     {
         var latest = new Dictionary<string, ProfileEvent>(StringComparer.Ordinal);
-        foreach (var record in ReadAll(Kafka.Topics.ProfileEvents, quiet))
+        foreach (var record in ReadAll(Kafka.Topics.ProfileEvents))
         {
             var change = ProfileEvent.Parser.ParseFrom(record.Message.Value);
             Assert.Equal(change.ProfileId, record.Message.Key);
@@ -156,7 +176,7 @@ public sealed class KafkaRig : IAsyncDisposable
         var deadline = DateTime.UtcNow + limit;
         while (true)
         {
-            var view = await Task.Run(() => DownstreamView(TimeSpan.FromSeconds(1)));
+            var view = await Task.Run(DownstreamView);
             if (view.SequenceEqual(expected) || DateTime.UtcNow > deadline)
             {
                 return view;
