@@ -1,6 +1,5 @@
 using Confluent.Kafka;
 using Google.Protobuf;
-using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 using IdentityGraph.Cluster.Hosting;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Contracts.V1;
@@ -13,6 +12,7 @@ using IdentityGraph.Kafka.Outbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
 namespace IdentityGraph.Kafka.Tests;
 
