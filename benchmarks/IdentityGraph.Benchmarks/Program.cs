@@ -3,6 +3,7 @@ using IdentityGraph.Server.Tests.Support;
 
 // benchmarks generate --out FILE [--count N] [--customers N] [--seed N] [--household-rate R] [--malformed-rate R]
 // benchmarks compare --in OBSERVATIONS --export EXPORT     (exit 0 when the export equals the reference partition)
+// benchmarks e2e --bootstrap HOST:PORT --in OBSERVATIONS [--rate N] [--quiet-s S]   (against a running `identitygraph serve`)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
@@ -32,8 +33,12 @@ switch (args.FirstOrDefault())
         var equal = expected.SequenceEqual(actual);
         Console.WriteLine($"reference: {expected.Count} profiles; export: {actual.Count} profiles; equal: {(equal ? "yes" : "NO")}");
         return equal ? 0 : 1;
+    case "e2e":
+        return IdentityGraph.Benchmarks.EndToEnd.Run(
+            Get("--bootstrap"), Get("--in"), Number("--rate", 0), TimeSpan.FromSeconds(Number("--quiet-s", 5)));
     default:
         Console.Error.WriteLine("usage: generate --out FILE [--count N] [--customers N] [--seed N] [--household-rate R] [--malformed-rate R]");
         Console.Error.WriteLine("       compare --in OBSERVATIONS --export EXPORT");
+        Console.Error.WriteLine("       e2e --bootstrap HOST:PORT --in OBSERVATIONS [--rate N] [--quiet-s S]");
         return 2;
 }
