@@ -56,7 +56,8 @@ apt_install() {
 }
 
 # PostgreSQL 15 server binaries: the Cluster tests start a throw-away server from /usr/lib/postgresql/15/bin.
-apt_install postgresql-15 postgresql-client-15
+# kcat: the Kafka end-to-end tests produce with it (an external client, not ours).
+apt_install postgresql-15 postgresql-client-15 kcat
 
 # --- build once, then test -----------------------------------------------------------------------
 log "dotnet build"
