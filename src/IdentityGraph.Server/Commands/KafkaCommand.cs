@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using IdentityGraph.Kafka;
 using IdentityGraph.Server.Configuration;
 
@@ -32,8 +33,8 @@ public static class KafkaCommand
             Creates the topics {string.Join(", ", Topics.All)} and prints one line, bootstrap.servers=HOST:PORT[,...],
             on stdout once clients can connect.
             Limits: in memory only (gone when stopped); keeps only about 5 MiB per partition (older records are dropped);
-            no transactions (read_committed is ignored); no CreateTopics (unknown topics are not created with your
-            settings). For development and tests only: production uses a real Kafka cluster.
+            no transactions (read_committed is ignored); no CreateTopics (a client asking for an unknown topic may get it
+            auto-created with 4 partitions). For development and tests only: production uses a real Kafka cluster.
             """)
         {
             port,
@@ -74,13 +75,24 @@ public static class KafkaCommand
                 // The one stdout line: scripts and tests wait for it, so it goes out as soon as clients can connect.
                 await Console.Out.WriteLineAsync($"bootstrap.servers={broker.BootstrapServers}");
                 await Console.Out.FlushAsync(CancellationToken.None);
+                // Our own signal handlers: relying on System.CommandLine's token alone, SIGTERM ended the process with the
+                // runtime's default exit code 143 before the broker was disposed.
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+                using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                    await Task.Delay(Timeout.Infinite, stop.Token);
                 }
                 catch (OperationCanceledException)
                 {
                     // SIGINT or SIGTERM: a normal stop.
+                }
+
+                void Stop(PosixSignalContext context)
+                {
+                    context.Cancel = true;
+                    stop.Cancel();
                 }
             }
 
