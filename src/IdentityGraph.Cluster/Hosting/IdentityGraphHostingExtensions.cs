@@ -41,7 +41,7 @@ public static class IdentityGraphHostingExtensions
             // The host stops the actor system last (Akka.Hosting runs coordinated shutdown in its StopAsync). Akka's own
             // SIGTERM hook would start it first, before Kafka ingestion has drained and committed.
             .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
-            .WithRemoting(options.Hostname, options.Port)
+            .WithRemoting(options.Hostname, options.Port, options.PublicHostname)
             .WithClustering(new ClusterOptions { SeedNodes = [.. options.SeedNodes] });
 
         var shardOptions = new ShardOptions

@@ -30,6 +30,12 @@ public sealed record IdentityGraphOptions
     /// <summary>Host name other nodes reach this one by (Akka remoting).</summary>
     public string Hostname { get; init; } = "127.0.0.1";
 
+    /// <summary>
+    /// The host name other nodes use to reach this one when it differs from the bound <see cref="Hostname"/> (in
+    /// Kubernetes: bind 0.0.0.0, advertise the pod's stable DNS name). Null: the bound host name.
+    /// </summary>
+    public string? PublicHostname { get; init; }
+
     /// <summary>Akka remoting port; 0 picks a free one (fine for a single node).</summary>
     public int Port { get; init; }
 

@@ -10,6 +10,7 @@ using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Profiles;
+using IdentityGraph.Server.Configuration;
 
 namespace IdentityGraph.Server.Commands;
 
@@ -33,7 +34,8 @@ public static class ExportCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var storage = PersistenceOption.Parse(parse.GetValue(persistence));
+            var configuration = SettingsLoader.Load();
+            var storage = PersistenceOption.Parse(parse.GetValue(persistence), configuration);
             var file = parse.GetValue(output)!;
             if (storage.SqliteFile is { } sqlite && !File.Exists(sqlite))
             {

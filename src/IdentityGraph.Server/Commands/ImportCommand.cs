@@ -42,11 +42,12 @@ public static class ImportCommand
                 throw new ConfigurationException(["--parallelism must be between 1 and 10000."]);
             }
 
-            var storage = PersistenceOption.Parse(parse.GetValue(persistence));
+            var configuration = SettingsLoader.Load();
+            var storage = PersistenceOption.Parse(parse.GetValue(persistence), configuration);
             var rejectsPath = file.FullName + ".rejects.jsonl";
             await Console.Error.WriteLineAsync($"importing {file.Name} into {storage.DisplayString}");
 
-            using var host = await GraphHost.StartAsync(SettingsLoader.Load(), storage, cancellationToken);
+            using var host = await GraphHost.StartAsync(configuration, storage, cancellationToken);
             var runner = new ImportRunner(host.Resolver(), parse.GetValue(parallelism));
             ImportSummary summary;
             await using (var stream = file.OpenRead())

@@ -7,22 +7,28 @@ namespace IdentityGraph.Server.Commands;
 /// <summary>The <c>--persistence</c> option shared by the commands that open the graph.</summary>
 public static class PersistenceOption
 {
-    public static Option<string> Create() => new("--persistence")
+    public static Option<string?> Create() => new("--persistence")
     {
-        Description = $"Where the graph is stored: sqlite:PATH or \"postgres:CONNECTION STRING\". Default: {StorageSettings.DefaultSpec}.",
-        DefaultValueFactory = _ => StorageSettings.DefaultSpec,
+        Description = "Where the graph is stored: sqlite:PATH or \"postgres:CONNECTION STRING\". " +
+            $"Default: setting IdentityGraph:Persistence, else {StorageSettings.DefaultSpec}.",
     };
 
-    /// <summary>Parses the option; a bad value is a configuration error (exit code 2), not a crash.</summary>
-    public static StorageSettings Parse(string? specification)
+    /// <summary>
+    /// The flag's value, else the <c>IdentityGraph:Persistence</c> setting, else the default; a bad value is a
+    /// configuration error (exit code 2), not a crash.
+    /// </summary>
+    public static StorageSettings Parse(string? flag, Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
+        var (specification, origin) = flag is not null
+            ? (flag, "--persistence")
+            : (SettingsLoader.Server(configuration).Persistence, ServerSettings.Section + ":Persistence");
         try
         {
-            return StorageSettings.Parse(specification ?? StorageSettings.DefaultSpec);
+            return StorageSettings.Parse(specification);
         }
         catch (StorageSettingsException e)
         {
-            throw new ConfigurationException([$"--persistence: {e.Message}"]);
+            throw new ConfigurationException([$"{origin}: {e.Message}"]);
         }
     }
 }

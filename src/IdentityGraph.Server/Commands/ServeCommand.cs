@@ -21,10 +21,9 @@ public static class ServeCommand
             Description = "Kafka bootstrap servers (host:port[,host:port]). Overrides IdentityGraph:Kafka:BootstrapServers.",
         };
         var persistence = PersistenceOption.Create();
-        var http = new Option<string>("--http")
+        var http = new Option<string?>("--http")
         {
-            Description = "Where the HTTP endpoints listen.",
-            DefaultValueFactory = _ => "http://127.0.0.1:8080",
+            Description = "Where the HTTP endpoints listen. Default: setting IdentityGraph:Http:Url, else http://127.0.0.1:8080.",
         };
         var embedded = new Option<bool>("--embedded-kafka")
         {
@@ -47,11 +46,12 @@ public static class ServeCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = SettingsLoader.Load();
-            var storage = PersistenceOption.Parse(parse.GetValue(persistence));
-            var httpUri = HttpOption(parse.GetValue(http));
+            var server = SettingsLoader.Server(configuration);
+            var storage = PersistenceOption.Parse(parse.GetValue(persistence), configuration);
+            var httpUri = HttpOption(parse.GetValue(http) ?? server.Http.Url);
             await using var broker = parse.GetValue(embedded) ? StartEmbeddedBroker(parse.GetValue(embeddedPort)) : null;
             var options = KafkaSettings(configuration, broker?.BootstrapServers ?? parse.GetValue(kafka));
-            var settings = new NodeSettings(storage, options, httpUri);
+            var settings = new NodeSettings(server, storage, options, httpUri);
             await using var app = NodeHost.Build(configuration, settings);
             await Console.Error.WriteLineAsync($"serving: kafka {options.BootstrapServers}, storage {settings.Storage.DisplayString}, http {settings.Http}");
             await app.RunAsync();

@@ -15,6 +15,13 @@ public static class SettingsLoader
             .AddEnvironmentVariables()
             .Build();
 
+    public static ServerSettings Server(IConfiguration configuration)
+    {
+        var settings = new ServerSettings();
+        configuration.GetSection(ServerSettings.Section).Bind(settings);
+        return settings;
+    }
+
     public static IdentitySettings Identity(IConfiguration configuration)
     {
         var settings = new IdentitySettings();

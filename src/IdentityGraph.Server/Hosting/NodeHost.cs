@@ -17,7 +17,7 @@ using Microsoft.Extensions.Logging;
 namespace IdentityGraph.Server.Hosting;
 
 /// <summary>What <c>serve</c> runs: where the graph is stored, the Kafka settings, and where HTTP listens.</summary>
-public sealed record NodeSettings(StorageSettings Storage, KafkaOptions Kafka, Uri Http);
+public sealed record NodeSettings(ServerSettings Server, StorageSettings Storage, KafkaOptions Kafka, Uri Http);
 
 /// <summary>
 /// A full node: the graph, Kafka ingestion and the outbox, and the HTTP endpoints, in one ASP.NET Core host.
@@ -34,7 +34,7 @@ public static class NodeHost
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(settings);
         var identity = SettingsLoader.Identity(configuration);
-        var problems = identity.Validate().Concat(settings.Kafka.Validate()).ToList();
+        var problems = identity.Validate().Concat(settings.Server.Validate()).Concat(settings.Kafka.Validate()).ToList();
         if (problems.Count > 0)
         {
             throw new ConfigurationException(problems);
@@ -59,7 +59,7 @@ public static class NodeHost
         builder.Services.AddSingleton(new ObservationNormalizer(
             new IdentifierNormalizer(identity.ToNormalizationOptions()), identity.CreateKeyer()));
         builder.Services.AddIdentityGraph(
-            new IdentityGraphOptions { Storage = settings.Storage },
+            settings.Server.ToGraphOptions(settings.Storage),
             (akka, provider) => akka
                 .LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel)
                 .AddOutbox(settings.Kafka, provider));

@@ -1,0 +1,104 @@
+using IdentityGraph.Cluster.Hosting;
+using IdentityGraph.Cluster.Persistence;
+
+namespace IdentityGraph.Server.Configuration;
+
+/// <summary>
+/// Section <c>IdentityGraph</c> (environment: <c>IdentityGraph__…</c>): where the graph is stored, how this node joins
+/// its cluster, and where HTTP listens. Command-line flags override these. Identifier handling is
+/// <see cref="IdentitySettings"/>; Kafka is <c>KafkaOptions</c>.
+/// </summary>
+public sealed class ServerSettings
+{
+    public const string Section = "IdentityGraph";
+
+    /// <summary><c>sqlite:PATH</c> or <c>postgres:CONNECTION STRING</c> (flag <c>--persistence</c>).</summary>
+    public string Persistence { get; set; } = StorageSettings.DefaultSpec;
+
+    public HttpSettings Http { get; set; } = new();
+
+    public ApiSettings Api { get; set; } = new();
+
+    public ClusterSettings Cluster { get; set; } = new();
+
+    /// <summary>Problems a person must fix before the program can start; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (!Uri.TryCreate(Http.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.AbsolutePath != "/")
+        {
+            problems.Add($"{Section}:Http:Url '{Http.Url}' is not an http(s)://HOST:PORT address.");
+        }
+
+        if (Api.Key is { } key && key.Length < ApiSettings.MinimumKeyLength)
+        {
+            problems.Add($"{Section}:Api:Key must be at least {ApiSettings.MinimumKeyLength} characters long.");
+        }
+
+        if (Cluster.Port is < 0 or > 65535)
+        {
+            problems.Add($"{Section}:Cluster:Port must be between 0 and 65535 (was {Cluster.Port}).");
+        }
+
+        if (Cluster.ShardCount is < 1 or > 10_000)
+        {
+            problems.Add($"{Section}:Cluster:ShardCount must be between 1 and 10000 (was {Cluster.ShardCount}).");
+        }
+
+        foreach (var seed in Cluster.SeedNodes.Where(s => !s.StartsWith("akka.tcp://", StringComparison.Ordinal)))
+        {
+            problems.Add($"{Section}:Cluster:SeedNodes entry '{seed}' is not an akka.tcp://identitygraph@HOST:PORT address.");
+        }
+
+        return problems;
+    }
+
+    /// <summary>The graph options of this node.</summary>
+    public IdentityGraphOptions ToGraphOptions(StorageSettings storage) => new()
+    {
+        Storage = storage,
+        Hostname = Cluster.Hostname,
+        PublicHostname = string.IsNullOrWhiteSpace(Cluster.PublicHostname) ? null : Cluster.PublicHostname,
+        Port = Cluster.Port,
+        SeedNodes = Cluster.SeedNodes,
+        ShardCount = Cluster.ShardCount,
+    };
+}
+
+/// <summary>Section <c>IdentityGraph:Http</c>.</summary>
+public sealed class HttpSettings
+{
+    /// <summary>Where the HTTP endpoints (API, health, metrics) listen (flag <c>--http</c>).</summary>
+    public string Url { get; set; } = "http://127.0.0.1:8080";
+}
+
+/// <summary>Section <c>IdentityGraph:Api</c>.</summary>
+public sealed class ApiSettings
+{
+    public const int MinimumKeyLength = 16;
+
+    /// <summary>
+    /// The API key clients send in the <c>X-Api-Key</c> header. Required when HTTP listens beyond loopback; when set,
+    /// it is required on loopback too.
+    /// </summary>
+    public string? Key { get; set; }
+}
+
+/// <summary>Section <c>IdentityGraph:Cluster</c>: Akka clustering of the graph nodes.</summary>
+public sealed class ClusterSettings
+{
+    /// <summary>The address Akka remoting binds to.</summary>
+    public string Hostname { get; set; } = "127.0.0.1";
+
+    /// <summary>The address other nodes reach this one by, when it differs (Kubernetes: the pod's DNS name).</summary>
+    public string? PublicHostname { get; set; }
+
+    /// <summary>Akka remoting port; 0 picks a free one (single node only).</summary>
+    public int Port { get; set; }
+
+    /// <summary>Seed nodes, <c>akka.tcp://identitygraph@HOST:PORT</c>; empty: this node forms a cluster of its own.</summary>
+    public List<string> SeedNodes { get; set; } = [];
+
+    /// <summary>Shards per entity type, about ten per node of the largest cluster; never change it for a deployment.</summary>
+    public int ShardCount { get; set; } = 100;
+}
