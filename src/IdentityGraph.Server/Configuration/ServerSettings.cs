@@ -68,8 +68,13 @@ public sealed class ServerSettings
 /// <summary>Section <c>IdentityGraph:Http</c>.</summary>
 public sealed class HttpSettings
 {
-    /// <summary>Where the HTTP endpoints (API, health, metrics) listen (flag <c>--http</c>).</summary>
+    /// <summary>Where the HTTP/1.1 endpoints (REST API, health, metrics) listen (flag <c>--http</c>).</summary>
     public string Url { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>
+    /// Where the gRPC <c>Lookup</c> service listens (HTTP/2 without TLS needs its own port); empty: no gRPC listener.
+    /// </summary>
+    public string? GrpcUrl { get; set; } = "http://127.0.0.1:8081";
 }
 
 /// <summary>Section <c>IdentityGraph:Api</c>.</summary>
