@@ -7,6 +7,9 @@ namespace IdentityGraph.Core.Identifiers;
 public static class IdentifierErrorCodes
 {
     /// <summary>The identifier has no type, or a type this version does not know.</summary>
+    /// <summary>A placeholder value (noreply@…, unknown@…, a phone of one repeated digit) that would link unrelated customers.</summary>
+    public const string Placeholder = "identifier.placeholder";
+
     public const string TypeUnspecified = "identifier.type_unspecified";
 
     /// <summary>The value is missing or only white space.</summary>

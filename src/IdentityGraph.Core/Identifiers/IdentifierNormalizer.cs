@@ -14,6 +14,12 @@ public sealed record NormalizationOptions
     /// <summary>Fold provider-specific e-mail aliases (Gmail dots, +tags). Off by default: it links addresses the owner may keep apart.</summary>
     public bool FoldEmailProviderAliases { get; init; }
 
+    /// <summary>
+    /// Refuse placeholder values people type when they have none (<c>noreply@…</c>, <c>unknown@…</c>, a phone of one
+    /// repeated digit): they would link every customer they were typed for into one profile. On by default.
+    /// </summary>
+    public bool RejectPlaceholders { get; init; } = true;
+
     public static NormalizationOptions Default { get; } = new();
 }
 
@@ -77,9 +83,17 @@ public sealed class IdentifierNormalizer(NormalizationOptions options)
             _ => OpaqueIdentifierNormalizer.DeviceId(value),
         };
 
-        return result.IsValid
-            ? new IdentifierNormalization(new NormalizedIdentifier(type, scope, result.Value!), null)
-            : new IdentifierNormalization(null, result.Error);
+        if (!result.IsValid)
+        {
+            return new IdentifierNormalization(null, result.Error);
+        }
+
+        if (Options.RejectPlaceholders && Placeholders.IsPlaceholder(type, result.Value!))
+        {
+            return Fail(IdentifierErrorCodes.Placeholder, "The value is a placeholder (such as noreply@… or a phone of one repeated digit), not a customer's own.");
+        }
+
+        return new IdentifierNormalization(new NormalizedIdentifier(type, scope, result.Value!), null);
     }
 
     /// <summary>The phone region for an observation from <paramref name="source"/>.</summary>

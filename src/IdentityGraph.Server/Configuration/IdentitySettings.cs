@@ -22,6 +22,9 @@ public sealed class IdentitySettings
     /// <summary>Fold Gmail dots and provider +tags in e-mail addresses.</summary>
     public bool FoldEmailProviderAliases { get; set; }
 
+    /// <summary>Refuse placeholder values (noreply@…, a phone of one repeated digit) with <c>identifier.placeholder</c>.</summary>
+    public bool RejectPlaceholders { get; set; } = true;
+
     /// <summary>Problems a person must fix before the program can start; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -52,6 +55,7 @@ public sealed class IdentitySettings
         DefaultPhoneRegion = DefaultPhoneRegion?.Trim().ToUpperInvariant(),
         PhoneRegionBySource = PhoneRegionBySource.ToDictionary(p => p.Key, p => p.Value.Trim().ToUpperInvariant(), StringComparer.Ordinal),
         FoldEmailProviderAliases = FoldEmailProviderAliases,
+        RejectPlaceholders = RejectPlaceholders,
     };
 
     public IdentifierKeyer CreateKeyer() => new(KeySecret ?? IdentifierKeyer.DevelopmentSecret);
