@@ -16,6 +16,8 @@ public static class Placeholders
         "noemail", "no-email", "no_email", "nomail", "no-mail", "unknown", "none", "invalid",
     }.ToFrozenSet(StringComparer.Ordinal);
 
+    private static readonly PhoneNumbers.PhoneNumberUtil PhoneUtil = PhoneNumbers.PhoneNumberUtil.GetInstance();
+
     /// <summary>True when the normalised <paramref name="value"/> of <paramref name="type"/> is a known placeholder.</summary>
     public static bool IsPlaceholder(IdentifierType type, string value)
     {
@@ -42,19 +44,21 @@ public static class Placeholders
         return EmailLocalParts.Contains(plus > 0 ? local[..plus] : local);
     }
 
-    // E.164 ("+4511111111"): the subscriber part after a 1-3 digit country code is one digit repeated.
+    // E.164 ("+4511111111"): the national number after the country code is one digit repeated. The country code comes
+    // from libphonenumber: guessing its length would read "+45 30 00 00 00" as country 453 and subscriber 0000000.
     private static bool IsPlaceholderPhone(string e164)
     {
-        var digits = e164.TrimStart('+');
-        for (var countryCodeLength = 1; countryCodeLength <= 3 && countryCodeLength < digits.Length - 5; countryCodeLength++)
+        PhoneNumbers.PhoneNumber number;
+        try
         {
-            var subscriber = digits.AsSpan(countryCodeLength);
-            if (subscriber.Length >= 6 && !subscriber.ContainsAnyExcept(subscriber[0]))
-            {
-                return true;
-            }
+            number = PhoneUtil.Parse(e164, "ZZ");
+        }
+        catch (PhoneNumbers.NumberParseException)
+        {
+            return false;
         }
 
-        return false;
+        var national = PhoneUtil.GetNationalSignificantNumber(number);
+        return national.Length >= 6 && !national.AsSpan().ContainsAnyExcept(national[0]);
     }
 }

@@ -29,6 +29,8 @@ public sealed class PlaceholderTests
     [InlineData(IdentifierType.Email, "ann.noreply@shop.example")]
     [InlineData(IdentifierType.Email, "test@iana.org")]
     [InlineData(IdentifierType.Phone, "+45 11 11 11 12")]
+    [InlineData(IdentifierType.Phone, "+45 30 00 00 00")] // country code 45, not 453: the national number is not one digit
+    [InlineData(IdentifierType.Phone, "+1 650 000 0000")]
     [InlineData(IdentifierType.MembershipCard, "00000000")]
     public void Ordinary_values_that_merely_look_alike_are_kept(IdentifierType type, string value) =>
         Assert.True(Normalizer.Normalize(type, value, "club").IsValid);
