@@ -24,10 +24,11 @@ public sealed class KafkaOptions
     public OutboxOptions Outbox { get; set; } = new();
 
     /// <summary>Problems a person must fix before the program can start; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <param name="requireBootstrapServers">False where a command line may still supply them.</param>
+    public IReadOnlyList<string> Validate(bool requireBootstrapServers = true)
     {
         var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(BootstrapServers))
+        if (requireBootstrapServers && string.IsNullOrWhiteSpace(BootstrapServers))
         {
             problems.Add($"{Section}:BootstrapServers is required (host:port of the Kafka brokers).");
         }

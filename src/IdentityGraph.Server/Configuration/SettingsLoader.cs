@@ -8,12 +8,18 @@ namespace IdentityGraph.Server.Configuration;
 /// </summary>
 public static class SettingsLoader
 {
-    public static IConfiguration Load() =>
-        new ConfigurationBuilder()
+    /// <summary>The configuration; a key under <c>IdentityGraph:</c> that is not a setting is refused (a typo would
+    /// otherwise run silently on the default).</summary>
+    public static IConfiguration Load()
+    {
+        var configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
             .AddEnvironmentVariables()
             .Build();
+        var unknown = SettingsCatalog.UnknownKeys(configuration);
+        return unknown.Count > 0 ? throw new ConfigurationException(unknown) : configuration;
+    }
 
     public static ServerSettings Server(IConfiguration configuration)
     {
