@@ -9,6 +9,8 @@ var root = new RootCommand("IdentityGraph: real-time identity resolution over Ka
     ExportCommand.Create(),
     ServeCommand.Create(),
     KafkaCommand.Create(),
+    DemoCommand.Create(),
+    SettingsCommand.Create(),
 };
 
 try

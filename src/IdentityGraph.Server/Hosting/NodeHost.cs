@@ -29,7 +29,8 @@ public static class NodeHost
     /// <summary>How long a graceful stop may take in total: ingestion drain, outbox drain, cluster leave.</summary>
     public static readonly TimeSpan ShutdownBudget = TimeSpan.FromSeconds(45);
 
-    public static WebApplication Build(IConfiguration configuration, NodeSettings settings)
+    /// <param name="logLevel">Our own log level (the demo keeps the console for its progress bar: warnings only).</param>
+    public static WebApplication Build(IConfiguration configuration, NodeSettings settings, LogLevel logLevel = LogLevel.Information)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(settings);
@@ -50,7 +51,7 @@ public static class NodeHost
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.Logging.SetMinimumLevel(LogLevel.Information)
+        builder.Logging.SetMinimumLevel(logLevel)
             .AddFilter("Microsoft", LogLevel.Warning)
             .AddFilter("Akka", LogLevel.Warning);
         builder.WebHost.UseUrls(settings.Http.ToString());
