@@ -6,6 +6,7 @@ using IdentityGraph.Cluster.Entities;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Cluster.Serialization;
+using IdentityGraph.Cluster.Telemetry;
 using IdentityGraph.Cluster.Wire;
 using IdentityGraph.Core.Observations;
 using Microsoft.Extensions.DependencyInjection;
@@ -85,7 +86,8 @@ public static class IdentityGraphHostingExtensions
         });
 
     /// <summary>
-    /// Adds the actor system with the graph and an <see cref="IdentityResolver"/> singleton. Needs an
+    /// Adds the actor system with the graph, an <see cref="IdentityResolver"/> singleton, the journal's
+    /// <see cref="JournalStatus"/> and the graph's metrics (<see cref="GraphTelemetry"/>). Needs an
     /// <see cref="ObservationNormalizer"/> in the container.
     /// </summary>
     public static IServiceCollection AddIdentityGraph(
@@ -100,6 +102,9 @@ public static class IdentityGraphHostingExtensions
             builder.AddIdentityGraph(options);
             configure?.Invoke(builder, provider);
         });
+        services.AddSingleton(new JournalStatus(options.Storage));
+        services.AddSingleton<GraphTelemetry>();
+        services.AddHostedService(provider => provider.GetRequiredService<GraphTelemetry>());
         services.AddSingleton(provider =>
         {
             var registry = provider.GetRequiredService<ActorRegistry>();

@@ -1,5 +1,6 @@
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
+using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Kafka.Ingestion;
 using IdentityGraph.Kafka.Outbox;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,6 +42,6 @@ public static class KafkaHostingExtensions
         var statistics = services.GetRequiredService<OutboxStatistics>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityGraph.Kafka.Outbox");
         return builder.WithSingleton<OutboxSingleton>(
-            "outbox", OutboxRunner.PropsFor(options, statistics, logger), new ClusterSingletonOptions(), createProxyToo: false);
+            "outbox", OutboxRunner.PropsFor(options, statistics, services.GetRequiredService<JournalStatus>(), logger), new ClusterSingletonOptions(), createProxyToo: false);
     }
 }

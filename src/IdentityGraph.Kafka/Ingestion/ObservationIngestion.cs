@@ -45,7 +45,11 @@ public sealed class ObservationIngestion : BackgroundService
     public IngestionStatistics Statistics { get; }
 
     /// <summary>True while the consumer loop runs and has not hit a fatal error.</summary>
-    public bool IsRunning { get; private set; }
+    public bool IsRunning
+    {
+        get => Statistics.IsRunning;
+        private set => Statistics.IsRunning = value;
+    }
 
     /// <summary>Partitions currently assigned to this node.</summary>
     public IReadOnlyCollection<TopicPartition> Assignment => trackers.Keys.ToList();
@@ -188,7 +192,8 @@ public sealed class ObservationIngestion : BackgroundService
         {
             try
             {
-                Statistics.RecordResolved(await resolver.ResolveAsync(observation, abort.Token));
+                var result = await resolver.ResolveAsync(observation, abort.Token);
+                Statistics.RecordResolved(result, SinceRecordTimestamp(record));
                 return;
             }
             catch (ObservationRejectedException e)
@@ -210,6 +215,9 @@ public sealed class ObservationIngestion : BackgroundService
             }
         }
     }
+
+    private static TimeSpan? SinceRecordTimestamp(ConsumeResult<byte[]?, byte[]?> record) =>
+        record.Message.Timestamp.Type == TimestampType.NotAvailable ? null : DateTime.UtcNow - record.Message.Timestamp.UtcDateTime;
 
     private async Task DeadLetterAsync(DeadLetterPublisher deadLetters, ConsumeResult<byte[]?, byte[]?> record, ValidationError error)
     {
@@ -301,6 +309,8 @@ public sealed class ObservationIngestion : BackgroundService
             AutoOffsetReset = AutoOffsetReset.Earliest,
             // A fetch returns as soon as data is there; this only bounds how long an idle fetch waits.
             FetchWaitMaxMs = 100,
+            // Consumer lag and broker connectivity (metrics, readiness) come from the statistics.
+            StatisticsIntervalMs = 2000,
         };
         foreach (var (key, value) in options.Ingestion.Consumer)
         {
@@ -310,6 +320,13 @@ public sealed class ObservationIngestion : BackgroundService
         return new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => logger.ClientError(e.IsFatal ? LogLevel.Critical : LogLevel.Warning, "consumer", e.Code, e.Reason))
             .SetLogHandler((_, m) => logger.Librdkafka(m.Facility, m.Message))
+            .SetStatisticsHandler((_, json) =>
+            {
+                if (ConsumerStatistics.Parse(json) is { } statistics)
+                {
+                    Statistics.RecordConsumerStatistics(statistics);
+                }
+            })
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 foreach (var partition in partitions)

@@ -24,8 +24,14 @@ namespace IdentityGraph.Kafka.Outbox;
 /// crash publishes the last batch again (downstream dedupes on profile id + version) and never skips an event.
 /// </summary>
 public sealed class OutboxProjection(
-    ActorSystem system, IProducer<string, byte[]?> producer, OutboxOptions options, OutboxStatistics statistics, ILogger logger)
+    ActorSystem system,
+    IProducer<string, byte[]?> producer,
+    OutboxOptions options,
+    OutboxStatistics statistics,
+    JournalStatus journalStatus,
+    ILogger logger)
 {
+    private static readonly TimeSpan LagProbeInterval = TimeSpan.FromSeconds(5);
     private const string ContentTypeHeader = "content-type";
     private readonly SqlReadJournal journal = ProfileJournal.ReadJournal(system);
     private readonly OutboxCheckpoint checkpoint = new(system, "profile-events", TimeSpan.FromSeconds(30));
@@ -58,9 +64,46 @@ public sealed class OutboxProjection(
             .ToMaterialized(Sink.Ignore<Done>(), Keep.Both)
             .Run(system.Materializer());
 
-        using (stopping.Register(() => _ = DrainThenStopAsync(killSwitch)))
+        using var probing = new CancellationTokenSource();
+        var probe = ProbeLagAsync(probing.Token);
+        try
         {
-            await completion;
+            using (stopping.Register(() => _ = DrainThenStopAsync(killSwitch)))
+            {
+                await completion;
+            }
+        }
+        finally
+        {
+            await probing.CancelAsync();
+            await probe;
+            statistics.RecordLag(null, null);
+        }
+    }
+
+    /// <summary>Measures what is durable but unpublished, for the lag metrics; a failed probe only skips a sample.</summary>
+    private async Task ProbeLagAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(LagProbeInterval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    var unpublished = await journalStatus.UnpublishedAfterAsync(statistics.Checkpoint, cancellationToken);
+                    statistics.RecordLag(unpublished.Count, unpublished.OldestWrittenAt);
+                }
+                catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+                {
+                    logger.OutboxLagProbeFailed(e.Message);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken));
+        }
+        catch (OperationCanceledException)
+        {
+            // The projection stopped.
         }
     }
 
@@ -99,6 +142,11 @@ public sealed class OutboxProjection(
             cache.Put(envelope.PersistenceId, envelope.SequenceNr, after);
 
             var published = ProfileChanges.ToContract(id, before, change, after);
+            if (published.Profile is { } profile)
+            {
+                statistics.RecordProfileSize(profile.Identifiers.Count);
+            }
+
             var key = published.ProfileId;
             deliveries.Add(producer.ProduceAsync(options.ProfileEventsTopic, Message(key, Encode(published), published.Version)));
             var endsProfile = ProfileChanges.EndsProfile(change);
@@ -145,6 +193,9 @@ internal static partial class OutboxLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox did not finish its last batch within the drain time-out; it is published again on the next start")]
     public static partial void OutboxDrainTimedOut(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Outbox lag probe failed: {Error}")]
+    public static partial void OutboxLagProbeFailed(this ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbox stopped at journal offset {Offset}")]
     public static partial void OutboxStopped(this ILogger logger, long offset);

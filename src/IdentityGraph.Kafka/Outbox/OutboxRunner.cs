@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Confluent.Kafka;
+using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Kafka.Hosting;
 using IdentityGraph.Kafka.Ingestion;
 using Microsoft.Extensions.Logging;
@@ -16,25 +17,27 @@ internal sealed class OutboxRunner : UntypedActor
 {
     private readonly KafkaOptions options;
     private readonly OutboxStatistics statistics;
+    private readonly JournalStatus journalStatus;
     private readonly ILogger logger;
     private readonly CancellationTokenSource stopping = new();
     private IProducer<string, byte[]?>? producer;
     private Task? running;
 
-    public OutboxRunner(KafkaOptions options, OutboxStatistics statistics, ILogger logger)
+    public OutboxRunner(KafkaOptions options, OutboxStatistics statistics, JournalStatus journalStatus, ILogger logger)
     {
         this.options = options;
         this.statistics = statistics;
+        this.journalStatus = journalStatus;
         this.logger = logger;
     }
 
-    public static Props PropsFor(KafkaOptions options, OutboxStatistics statistics, ILogger logger) =>
-        Props.Create(() => new OutboxRunner(options, statistics, logger));
+    public static Props PropsFor(KafkaOptions options, OutboxStatistics statistics, JournalStatus journalStatus, ILogger logger) =>
+        Props.Create(() => new OutboxRunner(options, statistics, journalStatus, logger));
 
     protected override void PreStart()
     {
         producer = BuildProducer();
-        var projection = new OutboxProjection(Context.System, producer, options.Outbox, statistics, logger);
+        var projection = new OutboxProjection(Context.System, producer, options.Outbox, statistics, journalStatus, logger);
         running = RunWithRestartsAsync(projection, stopping.Token);
     }
 

@@ -42,6 +42,7 @@ public static class DemoCommand
             DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("data", "demo")),
         };
         var http = new Option<string?>("--http") { Description = "Where HTTP listens. Default: http://127.0.0.1:8080." };
+        var grpc = new Option<string?>("--grpc") { Description = "Where gRPC listens. Default: http://127.0.0.1:8081; 'none' for no gRPC listener." };
         var kafkaPort = new Option<int>("--kafka-port")
         {
             Description = "Port of the embedded dev broker (taken: any free port).",
@@ -49,7 +50,7 @@ public static class DemoCommand
         };
         var command = new Command("demo", "Run the whole pipeline on embedded defaults with a realistic sample, then keep serving.")
         {
-            once, count, customers, seed, data, http, kafkaPort,
+            once, count, customers, seed, data, http, grpc, kafkaPort,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -73,7 +74,8 @@ public static class DemoCommand
             var kafka = ServeCommand.KafkaSettings(configuration, broker.BootstrapServers);
             var storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory.FullName, "identitygraph.db"));
             var httpUri = FreeOrFallback(ServeCommand.HttpOption(parse.GetValue(http) ?? server.Http.Url));
-            await using var app = NodeHost.Build(configuration, new NodeSettings(server, storage, kafka, httpUri), LogLevel.Warning);
+            var grpcUri = ServeCommand.GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl) is { } g ? FreeOrFallback(g) : null;
+            await using var app = NodeHost.Build(configuration, new NodeSettings(server, storage, kafka, httpUri, grpcUri), LogLevel.Warning);
 
             AnsiConsole.MarkupLine($"[bold]IdentityGraph demo[/]: dev broker [blue]{broker.BootstrapServers}[/], SQLite [blue]{Markup.Escape(storage.DisplayString)}[/], one node");
             await app.StartAsync(cancellationToken);

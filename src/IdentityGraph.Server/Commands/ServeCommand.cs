@@ -25,6 +25,10 @@ public static class ServeCommand
         {
             Description = "Where the HTTP endpoints listen. Default: setting IdentityGraph:Http:Url, else http://127.0.0.1:8080.",
         };
+        var grpc = new Option<string?>("--grpc")
+        {
+            Description = "Where the gRPC lookup service listens (HTTP/2). Default: setting IdentityGraph:Http:GrpcUrl, else http://127.0.0.1:8081; 'none' for no gRPC listener.",
+        };
         var embedded = new Option<bool>("--embedded-kafka")
         {
             Description = "Host the dev broker (librdkafka's mock cluster: in memory, 5 MiB per partition, for development) in this process on 127.0.0.1:9092, or on --embedded-kafka-port.",
@@ -39,6 +43,7 @@ public static class ServeCommand
             kafka,
             persistence,
             http,
+            grpc,
             embedded,
             embeddedPort,
         };
@@ -51,9 +56,10 @@ public static class ServeCommand
             var httpUri = HttpOption(parse.GetValue(http) ?? server.Http.Url);
             await using var broker = parse.GetValue(embedded) ? StartEmbeddedBroker(parse.GetValue(embeddedPort)) : null;
             var options = KafkaSettings(configuration, broker?.BootstrapServers ?? parse.GetValue(kafka));
-            var settings = new NodeSettings(server, storage, options, httpUri);
+            var settings = new NodeSettings(server, storage, options, httpUri, GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl));
             await using var app = NodeHost.Build(configuration, settings);
-            await Console.Error.WriteLineAsync($"serving: kafka {options.BootstrapServers}, storage {settings.Storage.DisplayString}, http {settings.Http}");
+            await Console.Error.WriteLineAsync(
+                $"serving: kafka {options.BootstrapServers}, storage {settings.Storage.DisplayString}, http {settings.Http}, grpc {settings.Grpc?.ToString() ?? "none"}");
             await app.RunAsync();
             return 0;
         });
@@ -96,6 +102,14 @@ public static class ServeCommand
 
         return options;
     }
+
+    /// <summary>The gRPC listener: an http(s)://HOST:PORT address, or null for none (blank or <c>none</c>).</summary>
+    public static Uri? GrpcOption(string? value) =>
+        string.IsNullOrWhiteSpace(value) || value.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/"
+                ? uri
+                : throw new ConfigurationException([$"--grpc: '{value}' is not an http(s)://HOST:PORT address (or 'none')."]);
 
     public static Uri HttpOption(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/"

@@ -30,6 +30,12 @@ public sealed class ServerSettings
             problems.Add($"{Section}:Http:Url '{Http.Url}' is not an http(s)://HOST:PORT address.");
         }
 
+        if (!string.IsNullOrWhiteSpace(Http.GrpcUrl) &&
+            (!Uri.TryCreate(Http.GrpcUrl, UriKind.Absolute, out var grpc) || grpc.Scheme is not ("http" or "https") || grpc.AbsolutePath != "/"))
+        {
+            problems.Add($"{Section}:Http:GrpcUrl '{Http.GrpcUrl}' is not an http(s)://HOST:PORT address (or empty for no gRPC listener).");
+        }
+
         if (Api.Key is { } key && key.Length < ApiSettings.MinimumKeyLength)
         {
             problems.Add($"{Section}:Api:Key must be at least {ApiSettings.MinimumKeyLength} characters long.");

@@ -27,6 +27,8 @@ public sealed class KafkaRig : IAsyncDisposable
 
     public Uri? Http { get; private set; }
 
+    public Uri? Grpc { get; private set; }
+
     public string DatabasePath => Path.Combine(Directory, "graph.db");
 
     /// <summary>Starts <c>identitygraph kafka</c> on free ports and waits for its bootstrap line.</summary>
@@ -48,11 +50,17 @@ public sealed class KafkaRig : IAsyncDisposable
         throw new InvalidOperationException("identitygraph kafka exited without printing its bootstrap servers: " + await broker.StandardError.ReadToEndAsync());
     }
 
-    /// <summary>Starts <c>identitygraph serve</c> against the broker and the rig's SQLite file; waits for /readyz.</summary>
-    public async Task StartServeAsync()
+    /// <summary>
+    /// Starts <c>identitygraph serve</c> against the broker and the rig's SQLite file, HTTP and gRPC on free ports, with
+    /// the given extra environment; waits for /readyz.
+    /// </summary>
+    public async Task StartServeAsync(params (string Name, string Value)[] environment)
     {
         Http = new Uri($"http://127.0.0.1:{FreePort()}/");
-        Serve = Start(["serve", "--kafka", BootstrapServers, "--persistence", "sqlite:" + DatabasePath, "--http", Http.ToString()]);
+        Grpc = new Uri($"http://127.0.0.1:{FreePort()}/");
+        Serve = Start(
+            ["serve", "--kafka", BootstrapServers, "--persistence", "sqlite:" + DatabasePath, "--http", Http.ToString(), "--grpc", Grpc.ToString()],
+            environment);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (DateTime.UtcNow < deadline)
@@ -186,10 +194,15 @@ public sealed class KafkaRig : IAsyncDisposable
         }
     }
 
-    private Process Start(string[] args)
+    private Process Start(string[] args, params (string Name, string Value)[] environment)
     {
         var start = NormalizeCommandTests.StartInfo(args);
         start.Environment["IdentityGraph__Kafka__Client__client.id"] = "e2e";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start)!;
         processes.Add(process);
         if (args[0] != "kafka")

@@ -1,0 +1,85 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace IdentityGraph.Cluster.Persistence;
+
+/// <summary>Profile events in the journal after an offset: how many, and when the oldest of them was written.</summary>
+public readonly record struct UnpublishedEvents(long Count, DateTimeOffset? OldestWrittenAt);
+
+/// <summary>
+/// Plain SQL against the journal, for what the Akka plugin does not answer: is the database reachable (readiness),
+/// and how far the outbox is behind (its lag metrics). Reads only; the table and columns are Akka.Persistence.Sql's
+/// defaults, which <see cref="PersistenceHocon"/> keeps.
+/// </summary>
+public sealed class JournalStatus(StorageSettings storage)
+{
+    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>True when the database answers a trivial query within a few seconds.</summary>
+    public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = Command(connection, "SELECT 1");
+            return await command.ExecuteScalarAsync(cancellationToken) is not null;
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException or IOException ||
+            (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The profile events written after journal offset <paramref name="offset"/> (the outbox checkpoint). Cost grows
+    /// with the answer (a range scan of the ordering key), which stays small while the outbox keeps up.
+    /// </summary>
+    public async Task<UnpublishedEvents> UnpublishedAfterAsync(long offset, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            $"SELECT COUNT(*), MIN(created) FROM journal WHERE ordering > @offset AND tags LIKE '%;{PersistenceHocon.ProfileTag};%'");
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "offset";
+        parameter.Value = offset;
+        command.Parameters.Add(parameter);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var count = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+        // The plugin stores `created` as UTC ticks.
+        DateTimeOffset? oldest = reader.IsDBNull(1)
+            ? null
+            : new DateTimeOffset(Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture), TimeSpan.Zero);
+        return new UnpublishedEvents(count, oldest);
+    }
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        DbConnection connection = storage.Backend == StorageBackend.Sqlite
+            ? new SqliteConnection(storage.ConnectionString)
+            : new NpgsqlConnection(storage.ConnectionString);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(QueryTimeout);
+        try
+        {
+            await connection.OpenAsync(timeout.Token);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static DbCommand Command(DbConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.CommandTimeout = (int)QueryTimeout.TotalSeconds;
+        return command;
+    }
+}
