@@ -12,6 +12,7 @@ using IdentityGraph.Core.Profiles;
 using IdentityGraph.Kafka;
 using IdentityGraph.Kafka.Ingestion;
 using IdentityGraph.Kafka.Outbox;
+using IdentityGraph.Server.Api;
 using IdentityGraph.Server.Configuration;
 using IdentityGraph.Server.Demo;
 using IdentityGraph.Server.Hosting;
@@ -80,7 +81,7 @@ public static class DemoCommand
             AnsiConsole.MarkupLine($"[bold]IdentityGraph demo[/]: dev broker [blue]{broker.BootstrapServers}[/], SQLite [blue]{Markup.Escape(storage.DisplayString)}[/], one node");
             await app.StartAsync(cancellationToken);
             var run = await StreamAsync(app, broker.BootstrapServers, new DemoData(parse.GetValue(seed), population), observations, cancellationToken);
-            await PrintSummaryAsync(app, run, broker.BootstrapServers, httpUri);
+            await PrintSummaryAsync(app, run, broker.BootstrapServers, httpUri, grpcUri);
 
             if (!parse.GetValue(once))
             {
@@ -207,7 +208,7 @@ public static class DemoCommand
 
     private static long Done(IngestionStatistics s) => s.ResolvedTotal + s.DeadLettersTotal;
 
-    private static async Task PrintSummaryAsync(WebApplication app, DemoRun run, string bootstrap, Uri http)
+    private static async Task PrintSummaryAsync(WebApplication app, DemoRun run, string bootstrap, Uri http, Uri? grpc)
     {
         var ingestion = app.Services.GetRequiredService<IngestionStatistics>();
         var outbox = app.Services.GetRequiredService<OutboxStatistics>();
@@ -231,20 +232,31 @@ public static class DemoCommand
         AnsiConsole.Write(summary);
 
         var largest = new Table().Border(TableBorder.Rounded).Title("largest profiles")
-            .AddColumn("profile id").AddColumn("identifiers").AddColumn("channels").AddColumn(new TableColumn("merged from").RightAligned());
+            .AddColumn(new TableColumn("profile id").NoWrap()).AddColumn("identifiers").AddColumn("channels")
+            .AddColumn(new TableColumn("merged").RightAligned());
         foreach (var (id, state) in profiles.OrderByDescending(p => p.Value.Content.Identifiers.Count).ThenBy(p => p.Key, StringComparer.Ordinal).Take(5))
         {
             var records = state.Content.Identifiers.Values;
             largest.AddRow(
                 id,
-                string.Join(" ", records.GroupBy(r => r.Identifier.Type).OrderBy(g => g.Key).Select(g => $"{g.Count()} {Label(g.Key)}")),
-                string.Join(" ", records.SelectMany(r => r.Channels).Distinct().Order().Select(ch => ch.ToString().ToLowerInvariant())),
+                string.Join(", ", records.GroupBy(r => r.Identifier.Type).OrderBy(g => g.Key).Select(g => $"{g.Count()} {Label(g.Key)}")),
+                string.Join(", ", records.SelectMany(r => r.Channels).Distinct().Order().Select(ch => ch.ToString().ToLowerInvariant())),
                 state.Content.MergedProfileIds.Count.ToString(c));
         }
 
         AnsiConsole.Write(largest);
         // Plain lines, not wrapped to the terminal width, so they can be copied.
-        Console.Out.WriteLine($"Explore: {new Uri(http, "healthz")}  {new Uri(http, "readyz")}");
+        var key = app.Services.GetRequiredService<ApiKeyAuthentication>().Required ? " -H \"X-Api-Key: $KEY\"" : "";
+        var example = profiles.OrderByDescending(p => p.Value.Content.Identifiers.Count).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key).FirstOrDefault() ?? "PROFILE_ID";
+        Console.Out.WriteLine("Explore:");
+        Console.Out.WriteLine($"  a profile:       curl{key} {new Uri(http, "v1/profiles/" + example)}");
+        Console.Out.WriteLine($"  by identifier:   curl{key} '{new Uri(http, "v1/identifiers/")}PHONE/<number>?region=DK'   (EMAIL, MEMBERSHIP_CARD?namespace=club, …)");
+        if (grpc is not null)
+        {
+            Console.Out.WriteLine($"  gRPC Lookup:     {grpc} (identitygraph.v1.Lookup, proto/identitygraph/v1/lookup.proto)");
+        }
+
+        Console.Out.WriteLine($"  metrics, health: {new Uri(http, "metrics")}  {new Uri(http, "healthz")}  {new Uri(http, "readyz")}");
         Console.Out.WriteLine($"  profile events:  kcat -C -b {bootstrap} -t {Topics.ProfileEvents} -e -q -f '%k %s\\n'");
         Console.Out.WriteLine($"  dead letters:    kcat -C -b {bootstrap} -t {Topics.DeadLetters} -e -q -f '%h\\n'");
         Console.Out.WriteLine($"  more input:      echo '{{\"observationId\":\"me-1\",\"observedAt\":\"2026-11-24T10:00:00Z\",\"identifiers\":[{{\"type\":\"EMAIL\",\"value\":\"me@example.com\"}}]}}' | kcat -P -b {bootstrap} -t {Topics.Observations}");

@@ -66,6 +66,12 @@ public static class NodeHost
         builder.Logging.SetMinimumLevel(logLevel)
             .AddFilter("Microsoft", LogLevel.Warning)
             .AddFilter("Akka", LogLevel.Warning);
+        if (settings.Http.Scheme == Uri.UriSchemeHttps || settings.Grpc?.Scheme == Uri.UriSchemeHttps)
+        {
+            // The slim builder leaves out Kestrel's certificate configuration (Kestrel:Certificates:Default:…).
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // HTTP/2 on a plain-text listener would need prior knowledge, which browsers and curl do not use by default.
