@@ -202,6 +202,49 @@ public sealed partial class HelmChartTests
         Assert.Contains("identitygraph_consumer_lag", used);
     }
 
+    [Fact]
+    public async Task Every_value_is_commented_in_values_yaml_and_in_the_README_table()
+    {
+        var readme = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "helm", "README.md"));
+        var lines = await File.ReadAllLinesAsync(Path.Combine(Chart, "values.yaml"));
+        var path = new List<(int Indent, string Key, bool Commented)>();
+        var values = new List<string>();
+        var undocumented = new List<string>();
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var key = ValuesKeyPattern().Match(lines[i]);
+            if (!key.Success)
+            {
+                continue;
+            }
+
+            var indent = key.Groups[1].Length;
+            path.RemoveAll(p => p.Indent >= indent);
+            path.Add((indent, key.Groups[2].Value, i > 0 && lines[i - 1].TrimStart().StartsWith('#')));
+            if (key.Groups[3].Value.Trim().Length == 0)
+            {
+                continue; // a section: its values are checked one by one
+            }
+
+            // A value is documented by its own row or comment, or by an enclosing one's (resources, probes.startup).
+            var prefixes = Enumerable.Range(1, path.Count).Select(n => string.Join('.', path.Take(n).Select(p => p.Key))).ToList();
+            values.Add(prefixes[^1]);
+            if (!prefixes.Any(p => readme.Contains($"| `{p}` |", StringComparison.Ordinal)))
+            {
+                undocumented.Add(prefixes[^1] + " (no row in helm/README.md)");
+            }
+
+            if (!path.Any(p => p.Commented))
+            {
+                undocumented.Add(prefixes[^1] + " (no comment in values.yaml)");
+            }
+        }
+
+        Assert.Contains("cluster.shardCount", values);
+        Assert.Contains("metrics.prometheusRule.outboxLag.thresholdSeconds", values);
+        Assert.Empty(undocumented);
+    }
+
     // ----- helm -----------------------------------------------------------------------------------------------
 
     /// <summary>helm template with ci/test-values.yaml, then <paramref name="valuesFiles"/> and <paramref name="extra"/>.</summary>
@@ -274,6 +317,9 @@ public sealed partial class HelmChartTests
 
     [GeneratedRegex(@"^\s*- name: (\w+)\n\s*containerPort: (\d+)$", RegexOptions.Multiline)]
     private static partial Regex PortPattern();
+
+    [GeneratedRegex(@"^( *)([A-Za-z_][\w.-]*):(.*)$")]
+    private static partial Regex ValuesKeyPattern();
 
     [GeneratedRegex(@"^\s*- alert: ", RegexOptions.Multiline)]
     private static partial Regex AlertPattern();
