@@ -37,7 +37,7 @@ public sealed class ApiNode : IAsyncLifetime
         MergedAway = (await LiveProfileOfAsync("EMAIL", "ann.api@shop.example")).GetProperty("profileId").GetString()!;
         await Produce("""{"observationId":"api-pos-1","source":"pos","channel":"STORE","observedAt":"2026-11-20T09:00:00Z","identifiers":[{"type":"MEMBERSHIP_CARD","value":"7777-1234","namespace":"club"}]}""");
         Survivor = (await LiveProfileOfAsync("MEMBERSHIP_CARD", "77771234", "?namespace=club")).GetProperty("profileId").GetString()!;
-        await Produce("""{"observationId":"api-cc-1","source":"call-centre","channel":"CALL_CENTER","observedAt":"2026-11-25T12:00:00Z","identifiers":[{"type":"PHONE","value":"+45 2143 6587"},{"type":"MEMBERSHIP_CARD","value":"77771234","namespace":"club"}]}""");
+        await Produce("""{"observationId":"api-cc-1","source":"call-centre","channel":"CALL_CENTER","observedAt":"2026-11-25T12:00:00Z","identifiers":[{"type":"PHONE","value":"+45 2143 6587"},{"type":"MEMBERSHIP_CARD","value":"77771234","namespace":"club"},{"type":"EMAIL","value":"noreply@shop.example"}]}""");
         await Produce("""{"observationId":"api-bad-1","observedAt":"2026-11-25T12:00:00Z"}""");
         await WaitAsync(async () => (await LiveProfileOfAsync("EMAIL", "ann.api@shop.example")).GetProperty("profileId").GetString() == Survivor, "the merge");
     }
@@ -250,6 +250,12 @@ public sealed class ApiTests(ApiNode node) : IClassFixture<ApiNode>
         })
         {
             Assert.Contains(series, metrics, StringComparison.Ordinal);
+        }
+
+        // The alerts and the dashboard of the Helm chart rely on these names.
+        foreach (var name in HelmChartTests.ExposedMetrics)
+        {
+            Assert.Matches($"(?m)^{name}(_bucket)?\\{{", metrics);
         }
 
         Assert.Matches("""identitygraph_observations_total\{[^}]*outcome="merged"[^}]*\} [1-9]""", metrics);

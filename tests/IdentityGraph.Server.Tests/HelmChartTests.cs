@@ -20,7 +20,7 @@ public sealed partial class HelmChartTests
     /// The metric names the program exposes (the metrics contract, issue 5): the alert rules and the dashboard may use
     /// no other <c>identitygraph_</c> series. Histograms also have <c>_bucket</c>, <c>_sum</c> and <c>_count</c>.
     /// </summary>
-    private static readonly HashSet<string> ExposedMetrics =
+    internal static readonly HashSet<string> ExposedMetrics =
     [
         "identitygraph_observations_total",
         "identitygraph_observation_processing_seconds",

@@ -60,6 +60,11 @@ public sealed class SettingsTests
         Assert.Equal(2, bad);
         Assert.Contains("IdentityGraph:Kafka:Ingestion:MaxInFlight must be between 1 and 100000", stderr, StringComparison.Ordinal);
         Assert.Contains("IdentityGraph:Identity:KeySecret must be at least 16 bytes", stderr, StringComparison.Ordinal);
+
+        var (open, _, openError) = await NormalizeCommandTests.RunExecutable(
+            ["settings", "--check"], "", ("IdentityGraph__Http__Url", "http://0.0.0.0:8080"));
+        Assert.Equal(2, open);
+        Assert.Contains("IdentityGraph:Api:Key is required when HTTP or gRPC listens beyond loopback", openError, StringComparison.Ordinal);
     }
 
     [Fact]

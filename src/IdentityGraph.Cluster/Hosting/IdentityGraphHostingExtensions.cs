@@ -1,4 +1,5 @@
 using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
@@ -43,7 +44,9 @@ public static class IdentityGraphHostingExtensions
             // SIGTERM hook would start it first, before Kafka ingestion has drained and committed.
             .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
             .WithRemoting(options.Hostname, options.Port, options.PublicHostname)
-            .WithClustering(new ClusterOptions { SeedNodes = [.. options.SeedNodes] });
+            // Keep-majority split-brain resolution, stated rather than left to the library default: after a network
+            // partition the minority side downs itself, so no profile entity runs on both sides.
+            .WithClustering(new ClusterOptions { SeedNodes = [.. options.SeedNodes], SplitBrainResolver = SplitBrainResolverOption.Default });
 
         var shardOptions = new ShardOptions
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IdentityGraph.Server.Configuration;
+using IdentityGraph.Server.Hosting;
 
 namespace IdentityGraph.Server.Commands;
 
@@ -38,6 +39,14 @@ public static class SettingsCommand
                 .Concat(SettingsLoader.Server(configuration).Validate())
                 .Concat(ServeCommand.KafkaSettings(configuration, null).Validate(requireBootstrapServers: false))
                 .ToList();
+            var server = SettingsLoader.Server(configuration);
+            // Bad listener URLs are already among the problems; the key rule needs usable ones.
+            if (Uri.TryCreate(server.Http.Url, UriKind.Absolute, out var http) &&
+                (string.IsNullOrWhiteSpace(server.Http.GrpcUrl) || Uri.TryCreate(server.Http.GrpcUrl, UriKind.Absolute, out _)))
+            {
+                problems.AddRange(NodeHost.ApiKeyProblems(server, http, ServeCommand.GrpcOption(server.Http.GrpcUrl)));
+            }
+
             try
             {
                 PersistenceOption.Parse(null, configuration);

@@ -42,11 +42,8 @@ public static class NodeHost
         ArgumentNullException.ThrowIfNull(settings);
         var identity = SettingsLoader.Identity(configuration);
         var problems = identity.Validate().Concat(settings.Server.Validate()).Concat(settings.Kafka.Validate()).ToList();
+        problems.AddRange(ApiKeyProblems(settings.Server, settings.Http, settings.Grpc));
         var authentication = new ApiKeyAuthentication(settings.Server.Api.Key);
-        if (!authentication.Required && (!ApiKeyAuthentication.IsLoopback(settings.Http) || settings.Grpc is { } grpc && !ApiKeyAuthentication.IsLoopback(grpc)))
-        {
-            problems.Add($"{ServerSettings.Section}:Api:Key is required when HTTP or gRPC listens beyond loopback ({settings.Http}{(settings.Grpc is null ? "" : ", " + settings.Grpc)}).");
-        }
 
         if (problems.Count > 0)
         {
@@ -127,6 +124,17 @@ public static class NodeHost
         app.MapLookupHttpApi();
         app.MapGrpcService<LookupGrpcService>();
         return app;
+    }
+
+    /// <summary>The API must not be open beyond this machine: without a key, every listener must be on loopback.</summary>
+    public static IEnumerable<string> ApiKeyProblems(ServerSettings server, Uri http, Uri? grpc)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(http);
+        if (server.Api.Key is null && (!ApiKeyAuthentication.IsLoopback(http) || grpc is not null && !ApiKeyAuthentication.IsLoopback(grpc)))
+        {
+            yield return $"{ServerSettings.Section}:Api:Key is required when HTTP or gRPC listens beyond loopback ({http}{(grpc is null ? "" : ", " + grpc)}).";
+        }
     }
 
     // An IP binds that address; "localhost" binds loopback; any other name binds every interface, as Kestrel's URLs do.
