@@ -20,6 +20,25 @@ public static class ProfileJournal
     public static SqlReadJournal ReadJournal(ActorSystem system) =>
         PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(PersistenceHocon.QueryPluginId);
 
+    /// <summary>
+    /// <see cref="ReadJournal"/>, retried: the plugin's constructor asks the write journal with a fixed 5 s time-out,
+    /// which a starting node on a loaded machine can miss; the query side must not fail for good because of it.
+    /// </summary>
+    public static async Task<SqlReadJournal> ReadJournalAsync(ActorSystem system, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return ReadJournal(system);
+            }
+            catch (AggregateException e) when (attempt < 12 && e.InnerExceptions.All(i => i is AskTimeoutException))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+
     /// <summary>The profile and domain event of a journal entry; false for anything that is not a profile event.</summary>
     public static bool TryRead(EventEnvelope envelope, out ProfileId profileId, [NotNullWhen(true)] out IProfileEvent? change)
     {
@@ -40,7 +59,7 @@ public static class ProfileJournal
             return state;
         }
 
-        await ReadJournal(system).CurrentEventsByPersistenceId(Prefix + profileId, 1, sequenceNr)
+        await (await ReadJournalAsync(system, cancellationToken)).CurrentEventsByPersistenceId(Prefix + profileId, 1, sequenceNr)
             .RunForeach(
                 envelope =>
                 {

@@ -18,7 +18,7 @@ public static class ProfileReader
     public static async Task<IReadOnlyDictionary<string, ProfileState>> ReadAllAsync(ActorSystem system, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(system);
-        var journal = ProfileJournal.ReadJournal(system);
+        var journal = await ProfileJournal.ReadJournalAsync(system, cancellationToken);
         var states = new Dictionary<string, ProfileState>(StringComparer.Ordinal);
         await journal.CurrentEventsByTag(PersistenceHocon.ProfileTag, Offset.NoOffset())
             .RunForeach(

@@ -33,7 +33,6 @@ public sealed class OutboxProjection(
 {
     private static readonly TimeSpan LagProbeInterval = TimeSpan.FromSeconds(5);
     private const string ContentTypeHeader = "content-type";
-    private readonly SqlReadJournal journal = ProfileJournal.ReadJournal(system);
     private readonly OutboxCheckpoint checkpoint = new(system, "profile-events", TimeSpan.FromSeconds(30));
     private readonly ProfileStateCache cache = new(options.StateCacheSize);
     private readonly byte[] contentType = Encoding.UTF8.GetBytes(options.Format == OutputFormat.Json
@@ -49,6 +48,8 @@ public sealed class OutboxProjection(
     public async Task RunAsync(CancellationToken stopping)
     {
         cache.Clear();
+        // Here, not in the constructor: a failure to create it is retried with the rest of the run.
+        var journal = await ProfileJournal.ReadJournalAsync(system, stopping);
         var from = await checkpoint.LoadAsync(CancellationToken.None);
         statistics.RecordCheckpoint(from);
         logger.OutboxStarting(from);
