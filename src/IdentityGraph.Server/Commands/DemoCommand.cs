@@ -85,7 +85,8 @@ public static class DemoCommand
 
             if (!parse.GetValue(once))
             {
-                AnsiConsole.MarkupLine("Serving until Ctrl-C: produce more observations to [blue]identity.observations[/] and watch them resolve.");
+                Console.Out.WriteLine("Serving until Ctrl-C: produce more observations to identity.observations and watch them resolve.");
+                Console.Out.Flush();
                 await app.WaitForShutdownAsync(CancellationToken.None);
             }
 
