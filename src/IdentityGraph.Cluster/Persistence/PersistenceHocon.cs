@@ -12,18 +12,21 @@ public sealed record PersistenceTuning
 {
     public static PersistenceTuning Default { get; } = new();
 
-    /// <summary>How often an idle <c>EventsByTag</c> stream polls (<c>refresh-interval</c>).</summary>
-    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// How often an idle <c>EventsByTag</c> stream polls (<c>refresh-interval</c>). Measured: at 200 ms most of an
+    /// observation's end-to-end latency was this wait; a poll is one indexed query, 20 a second cost little.
+    /// </summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>How often the journal sequence actor reads the highest ordering (<c>journal-sequence-retrieval.query-delay</c>).</summary>
-    public TimeSpan SequenceQueryDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+    public TimeSpan SequenceQueryDelay { get; init; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
     /// How many sequence queries an ordering gap survives before the query assumes it will never be filled
     /// (<c>journal-sequence-retrieval.max-tries</c>). The give-up time is <c>query-delay × max-tries</c>; the
     /// default keeps the plugin's own 10 s (1 s × 10) so that a slow transaction's event is not skipped.
     /// </summary>
-    public int SequenceMaxTries { get; init; } = 200;
+    public int SequenceMaxTries { get; init; } = 500;
 
     /// <summary>Concurrent journal writers on PostgreSQL (<c>parallelism</c>); SQLite always uses one.</summary>
     public int PostgresParallelism { get; init; } = 3;

@@ -100,7 +100,11 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
 
         var knownOwners = owned.Concat(claims).ToList();
         var involved = knownOwners.Select(o => o.Owner).Append(observed.ProfileId).ToHashSet(StringComparer.Ordinal);
-        var (survivor, merged) = await MergeAll(involved, observation, cancellationToken);
+        // The common case: every identifier already names the profile that took the observation (it answered, so it
+        // is live). Nothing to merge, and no need to ask it for its root once more.
+        var (survivor, merged) = involved.Count == 1
+            ? (observed.ProfileId, 0)
+            : await MergeAll(involved, observation, cancellationToken);
 
         if (merged > 0)
         {

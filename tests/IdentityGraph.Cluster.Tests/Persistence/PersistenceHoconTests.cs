@@ -45,9 +45,10 @@ public sealed class PersistenceHoconTests
         Assert.Equal("Csv", journal.GetString("tag-write-mode"));
         Assert.Equal("Csv", query.GetString("tag-read-mode"));
         Assert.Equal(PersistenceHocon.JournalPluginId, query.GetString("write-plugin"));
-        Assert.Equal(TimeSpan.FromMilliseconds(200), query.GetTimeSpan("refresh-interval"));
-        Assert.Equal(TimeSpan.FromMilliseconds(50), query.GetTimeSpan("journal-sequence-retrieval.query-delay"));
-        Assert.Equal(200, query.GetInt("journal-sequence-retrieval.max-tries"));
+        Assert.Equal(TimeSpan.FromMilliseconds(50), query.GetTimeSpan("refresh-interval"));
+        Assert.Equal(TimeSpan.FromMilliseconds(20), query.GetTimeSpan("journal-sequence-retrieval.query-delay"));
+        // A gap in the ordering is waited for 10 s (20 ms × 500), the plugin's own default, before it is skipped.
+        Assert.Equal(500, query.GetInt("journal-sequence-retrieval.max-tries"));
         Assert.Equal(backend == StorageBackend.Sqlite ? 1 : 3, journal.GetInt("parallelism"));
     }
 

@@ -96,6 +96,13 @@ public sealed class StorageSettingsTests : IDisposable
         Assert.Equal(6432, builder.Port);
     }
 
+    [Theory]
+    [InlineData("postgres:Host=db;Database=ig", true)]
+    [InlineData("postgres:Host=db;Database=ig;No Reset On Close=false", false)]
+    [InlineData("postgres:Host=db;Database=ig;noresetonclose=false", false)]
+    public void Postgres_connections_skip_the_reset_on_return_to_the_pool_unless_told_otherwise(string spec, bool expected) =>
+        Assert.Equal(expected, new Npgsql.NpgsqlConnectionStringBuilder(StorageSettings.Parse(spec).ConnectionString).NoResetOnClose);
+
     [Fact]
     public void Postgres_without_password_displays_in_full()
     {
