@@ -70,24 +70,33 @@ public sealed class GraphTelemetry : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(PollInterval);
-        do
+        try
         {
-            Interlocked.Exchange(ref profiles, await CountAsync(registry.Get<ProfileRegion>(), stoppingToken));
-            Interlocked.Exchange(ref identifiers, await CountAsync(registry.Get<IdentifierRegion>(), stoppingToken));
+            do
+            {
+                Interlocked.Exchange(ref profiles, await CountAsync<ProfileRegion>(stoppingToken));
+                Interlocked.Exchange(ref identifiers, await CountAsync<IdentifierRegion>(stoppingToken));
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
     }
 
-    private static async Task<long> CountAsync(IActorRef region, CancellationToken cancellationToken)
+    private async Task<long> CountAsync<TRegion>(CancellationToken cancellationToken)
     {
         try
         {
-            var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, PollInterval, cancellationToken);
+            var state = await registry.Get<TRegion>().Ask<CurrentShardRegionState>(GetShardRegionState.Instance, PollInterval, cancellationToken);
             return state.Shards.Sum(s => (long)s.EntityIds.Count);
         }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            return -1; // a busy or stopping region: report nothing this round
+            // A busy, starting or stopping region: report nothing this round. A metrics poller must never fault the
+            // host (a failed BackgroundService stops the application).
+            return -1;
         }
     }
 }

@@ -95,8 +95,10 @@ public sealed class OutboxProjection(
                     var unpublished = await journalStatus.UnpublishedAfterAsync(statistics.Checkpoint, cancellationToken);
                     statistics.RecordLag(unpublished.Count, unpublished.OldestWrittenAt);
                 }
-                catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+                catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException ||
+                    (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
                 {
+                    // A slow or unreachable database (its own time-out): no sample this round, the next one tries again.
                     logger.OutboxLagProbeFailed(e.Message);
                 }
             }
