@@ -9,7 +9,7 @@
 # --quick: small counts, PostgreSQL only, one latency rate, micro benchmarks with 2 short iterations; under 90 s once
 # built. The last line printed is always: observations_per_s=N passthrough_ratio=R p99_ms=L
 # Environment overrides (defaults in brackets, quick / full): BENCH_COUNT max-phase records [2000 / 30000],
-# BENCH_WARMUP [200 / 1000], BENCH_PASSTHROUGH_COUNT [20000 / 200000], BENCH_LATENCY_S seconds per latency rate
+# BENCH_WARMUP [200 / 3000], BENCH_PASSTHROUGH_COUNT [20000 / 200000], BENCH_LATENCY_S seconds per latency rate
 # [6 / 30], BENCH_LATENCY_RATES percentages of the measured maximum ["50" / "25 50 75"], BENCH_WORKLOAD extra workload options (e.g. "--seed 2 --merge-rate 0.05"), PG_BIN [/usr/lib/postgresql/15/bin].
 set -euo pipefail
 
@@ -36,7 +36,7 @@ if [[ $quick == 1 ]]; then
   latency_s="${BENCH_LATENCY_S:-6}"; latency_rates="${BENCH_LATENCY_RATES:-50}"; systems="${systems:-postgres}"
   micro_args=(--warmupCount 1 --iterationCount 2 --iterationTime 25)
 else
-  count="${BENCH_COUNT:-30000}"; warmup="${BENCH_WARMUP:-1000}"; pass_count="${BENCH_PASSTHROUGH_COUNT:-200000}"
+  count="${BENCH_COUNT:-30000}"; warmup="${BENCH_WARMUP:-3000}"; pass_count="${BENCH_PASSTHROUGH_COUNT:-200000}"
   latency_s="${BENCH_LATENCY_S:-30}"; latency_rates="${BENCH_LATENCY_RATES:-25 50 75}"; systems="${systems:-sqlite,postgres}"
   micro_args=(--job short)
 fi
@@ -74,7 +74,7 @@ trap 'exit 130' INT TERM
 log() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - started ))s] $*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 bench() { dotnet "$bench_dll" "$@"; }
-record() { echo "$*" >> "$run_dir/commands.txt"; }
+record() { echo "$*" | sed "s|$root/||g" >> "$run_dir/commands.txt"; } # paths relative to the repository
 
 stop_pid() { # stop_pid PID: SIGTERM, wait (graceful stop is bounded by 45 s), then SIGKILL
   local pid="$1"
@@ -124,9 +124,19 @@ machine_info() {
 }
 
 # ---- build ----
-if [[ $build == 1 ]]; then
+# Incremental: skipped when the three programs exist and no source, project or proto file changed since the last
+# build by this script (a no-op `dotnet build` of these projects takes 5-30 s here).
+stamp="$root/benchmarks/IdentityGraph.Benchmarks/obj/run.sh.built" # written after each successful build (obj/ is ignored)
+needs_build() {
+  for dll in "$server_dll" "$bench_dll" "$micro_dll" "$stamp"; do [[ -f "$dll" ]] || return 0; done
+  [[ -n "$(cd "$root" && find src benchmarks proto Directory.Build.props Directory.Packages.props global.json -newer "$stamp" -type f \
+    \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.proto' -o -name '*.json' -o -name '*.slnf' \) \
+    -not -path '*/bin/*' -not -path '*/obj/*' -not -path '*/BenchmarkDotNet.Artifacts/*' -print -quit)" ]]
+}
+if [[ $build == 1 ]] && needs_build; then
   log "building Release (incremental)"
   dotnet build -c Release "$root/benchmarks/benchmarks.slnf" -v q -nologo > "$run_dir/build.log" 2>&1 || { tail -30 "$run_dir/build.log" >&2; exit 1; }
+  touch "$stamp"
 fi
 log "run directory $run_dir"
 : > "$run_dir/commands.txt"
