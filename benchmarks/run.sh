@@ -115,7 +115,7 @@ machine_info() {
     echo "os: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
     echo "dotnet: $(dotnet --version)"
     echo "postgresql: $("$pg_bin/postgres" --version 2>/dev/null || echo none)"
-    echo "git: $(git -C "$root" rev-parse --short HEAD) ($(git -C "$root" rev-parse --abbrev-ref HEAD))$(git -C "$root" diff --quiet HEAD -- src benchmarks || echo ', with uncommitted changes')"
+    echo "git: $(git -C "$root" rev-parse --short HEAD) ($(git -C "$root" rev-parse --abbrev-ref HEAD))$(git -C "$root" diff --quiet HEAD -- src benchmarks/run.sh 'benchmarks/*.cs' 'benchmarks/*.csproj' || echo ', with uncommitted changes')"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "busiest other processes at start (ps, %CPU since their start):"
     ps -eo pcpu,comm --sort=-pcpu | sed -n '2,6p' | sed 's/^/  /'
