@@ -102,7 +102,6 @@ public static class Load
         var deadLettersBefore = HighWatermarks(progress, admin, DeadLetterTopic);
         output.Start();
 
-        var cpu = new CpuSampler(settings.WatchPids);
         var statistics = new WorkloadStatistics();
         var endOffsets = new ConcurrentDictionary<TopicPartition, long>();
         long deliveryErrors = 0;
@@ -129,6 +128,7 @@ public static class Load
         // Generated before the clock starts: the producing loop only produces (one thread generating as it goes caps
         // the rate near 30,000/s on this machine, below what the pass-through baseline takes).
         var records = WorkloadGenerator.Range(settings.Workload, settings.From, settings.Count).ToList();
+        var cpu = new CpuSampler(settings.WatchPids);
         var committed = Committed(progress, inputPartitions, startOffsets);
         var clock = Stopwatch.StartNew();
         var firstProduceMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
