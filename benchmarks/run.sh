@@ -74,6 +74,16 @@ trap 'exit 130' INT TERM
 log() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - started ))s] $*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 bench() { dotnet "$bench_dll" "$@"; }
+# A long step as a background child that the script waits for: a signal then interrupts the wait at once (bash runs
+# traps only between foreground commands), and the child is on the list the clean-up stops.
+step() { # step OUTFILE ARGS...: runs the load tool, prints its output, returns its exit code
+  local out="$1"; shift
+  dotnet "$bench_dll" "$@" > "$out" 2>> "$run_dir/load.err" &
+  local pid=$!; pids+=("$pid")
+  local rc=0; wait "$pid" || rc=$?
+  cat "$out" | tee -a "$run_dir/load.log"
+  return "$rc"
+}
 record() { echo "$*" | sed "s|$root/||g" >> "$run_dir/commands.txt"; } # paths relative to the repository
 
 stop_pid() { # stop_pid PID: SIGTERM, wait (graceful stop is bounded by 45 s), then SIGKILL
@@ -101,7 +111,7 @@ load_phase() { # load_phase SYSTEM PHASE FROM COUNT RATE [extra load args]
   local args=(load --bootstrap "$bootstrap" --name "$system-$phase" --from "$from" --count "$n" --rate "$rate"
     --summary "$run_dir/phase-$system-$phase.json" "$@" "${workload[@]}")
   record "dotnet $bench_dll ${args[*]}"
-  bench "${args[@]}" | tee -a "$run_dir/load.log" || log "phase $system-$phase did not complete (see the report)"
+  step "$run_dir/phase-$system-$phase.out" "${args[@]}" || log "phase $system-$phase did not complete (see the report)"
 }
 
 max_rate() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ObservationsPerSecond"])' "$1"; }
@@ -172,7 +182,8 @@ postmaster_pid() { head -1 "$pg_data/postmaster.pid"; }
 log "B1 pass-through: $pass_count records"
 start_broker passthrough
 record "dotnet $bench_dll passthrough --bootstrap $bootstrap"
-bench passthrough --bootstrap "$bootstrap" > "$run_dir/passthrough.out" 2> "$run_dir/passthrough.err" &
+# dotnet itself, not the bench function: $! must be the process to stop, not a subshell around it.
+dotnet "$bench_dll" passthrough --bootstrap "$bootstrap" > "$run_dir/passthrough.out" 2> "$run_dir/passthrough.err" &
 pass_pid=$!; pids+=("$pass_pid")
 for _ in $(seq 1 200); do grep -q '^assigned' "$run_dir/passthrough.out" && break; sleep 0.1; done
 watch="passthrough=$pass_pid,broker=$broker_pid"
@@ -185,8 +196,8 @@ stop_pid "$pass_pid"; stop_pid "$broker_pid"
 start_postgres
 log "B2 reference union-find and B3 warehouse label propagation: $((warmup + count)) records"
 record "dotnet $bench_dll baselines --count $((warmup + count)) --postgres 'Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=warehouse' ${workload[*]}"
-bench baselines --count $((warmup + count)) --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=warehouse" \
-  --summary "$run_dir/baselines.json" "${workload[@]}" | tee -a "$run_dir/load.log"
+step "$run_dir/baselines.out" baselines --count $((warmup + count)) --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=warehouse" \
+  --summary "$run_dir/baselines.json" "${workload[@]}"
 
 # ---- the system: identitygraph serve (separate process) against a separate dev broker ----
 run_system() { # run_system sqlite|postgres
