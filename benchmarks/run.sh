@@ -18,7 +18,7 @@ quick=0
 build=1
 systems=""
 run_dir=""
-results="$root/benchmarks/RESULTS.md"
+results=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -43,6 +43,10 @@ fi
 read -r -a workload <<< "${BENCH_WORKLOAD:-}"
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 run_dir="${run_dir:-$(mktemp -d /tmp/identitygraph-bench.XXXXXX)}"
+# Only a full run replaces the committed results; a quick run (a smoke test) writes its report into the run directory.
+if [[ -z "$results" ]]; then
+  if [[ $quick == 1 ]]; then results="$run_dir/RESULTS.md"; else results="$root/benchmarks/RESULTS.md"; fi
+fi
 mkdir -p "$run_dir"
 [[ $quick == 1 ]] && echo quick > "$run_dir/mode.txt" || echo full > "$run_dir/mode.txt"
 
@@ -67,6 +71,8 @@ cleanup() {
   if [[ -n "$pg_data" && -f "$pg_data/postmaster.pid" ]]; then
     runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1
   fi
+  # The throw-away server's files (its log was copied into the run directory's records when it mattered).
+  [[ -n "$pg_data" ]] && rm -rf "$(dirname "$pg_data")"
 } 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
