@@ -295,29 +295,14 @@ public static class Promtool
 {
     public static async Task<(int ExitCode, string Output)> CheckMetricsAsync(string exposition)
     {
-        Process process;
         try
         {
-            process = Process.Start(new ProcessStartInfo("promtool", ["check", "metrics"])
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
+            var (exitCode, stdout, stderr) = await ProcessRunner.RunAsync("promtool", ["check", "metrics"], exposition, TimeSpan.FromMinutes(1));
+            return (exitCode, stdout + stderr);
         }
         catch (System.ComponentModel.Win32Exception)
         {
             throw new InvalidOperationException("promtool is not installed: run ./scripts/test.sh (it installs the Debian package prometheus).");
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.StandardInput.WriteAsync(exposition);
-            process.StandardInput.Close();
-            await process.WaitForExitAsync();
-            return (process.ExitCode, await stdout + await stderr);
         }
     }
 }

@@ -1,8 +1,7 @@
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using IdentityGraph.Server.Configuration;
+using IdentityGraph.Server.Tests.Support;
 
 namespace IdentityGraph.Server.Tests;
 
@@ -256,25 +255,8 @@ public sealed partial class HelmChartTests
         return new RenderedChart(result.Stdout, $"{Release}-identitygraph");
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> Helm(params string[] args)
-    {
-        var start = new ProcessStartInfo(HelmExecutable())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> Helm(params string[] args) =>
+        ProcessRunner.RunAsync(HelmExecutable(), args, null, TimeSpan.FromMinutes(1));
 
     /// <summary>helm from <c>HELM</c> (scripts/test.sh sets it), else from PATH; missing fails the test, never skips it.</summary>
     private static string HelmExecutable()
@@ -290,21 +272,7 @@ public sealed partial class HelmChartTests
         return path;
     }
 
-    private static string RepositoryRoot([CallerFilePath] string sourceFile = "")
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "helm", "identitygraph", "Chart.yaml")))
-                {
-                    return dir.FullName;
-                }
-            }
-        }
-
-        throw new InvalidOperationException("helm/identitygraph/Chart.yaml not found above the test binary or its source.");
-    }
+    private static string RepositoryRoot() => ProcessRunner.RepositoryRoot();
 
     /// <summary>The first <c>KEY: value</c> in a document (keys here are unique enough: serviceName, clusterIP, …).</summary>
     private static string Field(string document, string key) =>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using IdentityGraph.Kafka;
+using IdentityGraph.Server.Tests.Support;
 
 namespace IdentityGraph.Server.Tests;
 
@@ -113,35 +114,6 @@ public sealed class KafkaCommandTests
         Assert.True(result.ExitCode == 0, $"kill -{signal} {pid} failed: {result.Stderr}");
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> Run(string program, string[] args, string? stdin = null)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(stdin ?? "");
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(Patience);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish within {Patience.TotalSeconds} s.");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> Run(string program, string[] args, string? stdin = null) =>
+        ProcessRunner.RunAsync(program, args, stdin, Patience);
 }

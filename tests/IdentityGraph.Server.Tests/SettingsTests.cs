@@ -1,4 +1,5 @@
 using IdentityGraph.Server.Configuration;
+using IdentityGraph.Server.Tests.Support;
 
 namespace IdentityGraph.Server.Tests;
 
@@ -27,7 +28,7 @@ public sealed class SettingsTests
     [Fact]
     public void The_readme_documents_every_setting()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(ProcessRunner.RepositoryRoot(), "README.md"));
         var missing = SettingsCatalog.All
             .Select(s => s.Key.Replace("<n>", "", StringComparison.Ordinal).Replace("<key>", "", StringComparison.Ordinal).TrimEnd(':'))
             .Where(key => !readme.Contains("`" + key, StringComparison.Ordinal))
@@ -75,18 +76,5 @@ public sealed class SettingsTests
         Assert.Equal(0, exitCode);
         Assert.Contains("IdentityGraph:Kafka:Ingestion:MaxInFlight\tIdentityGraph__Kafka__Ingestion__MaxInFlight\t512", stdout, StringComparison.Ordinal);
         Assert.Contains("IdentityGraph:Http:Url\tIdentityGraph__Http__Url\thttp://127.0.0.1:8080", stdout, StringComparison.Ordinal);
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "IdentityGraph.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("IdentityGraph.sln not found above " + AppContext.BaseDirectory);
     }
 }
