@@ -39,7 +39,9 @@ public sealed class ApiNode : IAsyncLifetime
         Survivor = (await LiveProfileOfAsync("MEMBERSHIP_CARD", "77771234", "?namespace=club")).GetProperty("profileId").GetString()!;
         await Produce("""{"observationId":"api-cc-1","source":"call-centre","channel":"CALL_CENTER","observedAt":"2026-11-25T12:00:00Z","identifiers":[{"type":"PHONE","value":"+45 2143 6587"},{"type":"MEMBERSHIP_CARD","value":"77771234","namespace":"club"},{"type":"EMAIL","value":"noreply@shop.example"}]}""");
         await Produce("""{"observationId":"api-bad-1","observedAt":"2026-11-25T12:00:00Z"}""");
+        await Produce("""{"observationId":"api-pos-2","source":"pos","channel":"STORE","observedAt":"2026-11-26T09:00:00Z","identifiers":[{"type":"MEMBERSHIP_CARD","value":"77771234","namespace":"club"},{"type":"PAYMENT_TOKEN","value":"tok/Ab+c=","namespace":"psp"}]}""");
         await WaitAsync(async () => (await LiveProfileOfAsync("EMAIL", "ann.api@shop.example")).GetProperty("profileId").GetString() == Survivor, "the merge");
+        await LiveProfileOfAsync("PAYMENT_TOKEN", "tok/Ab+c=", "?namespace=psp");
     }
 
     public HttpClient Client(string? key = ApiKey)
@@ -107,6 +109,8 @@ public sealed class ApiTests(ApiNode node) : IClassFixture<ApiNode>
             "v1/identifiers/IDENTIFIER_TYPE_PHONE/%2B45%2021%2043%2065%2087",
             "v1/identifiers/phone/21436587?region=DK",
             "v1/identifiers/MEMBERSHIP_CARD/7777%201234?namespace=club",
+            "v1/identifiers/PAYMENT_TOKEN/tok%2FAb%2Bc%3D?namespace=psp",
+            "v1/identifiers/PAYMENT_TOKEN/tok/Ab+c=?namespace=psp",
         })
         {
             using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
@@ -116,7 +120,7 @@ public sealed class ApiTests(ApiNode node) : IClassFixture<ApiNode>
             var profile = Profile.Parser.WithDiscardUnknownFields(true).ParseJson(await response.Content.ReadAsStringAsync());
             Assert.Equal(node.Survivor, profile.ProfileId);
             Assert.Equal(
-                ["EMAIL|ann.api@shop.example", "PHONE|+4521436587", "MEMBERSHIP_CARD|77771234"],
+                ["EMAIL|ann.api@shop.example", "PHONE|+4521436587", "MEMBERSHIP_CARD|77771234", "PAYMENT_TOKEN|tok/Ab+c="],
                 profile.Identifiers.Select(i => $"{Core.Identifiers.IdentifierTypes.ShortName(i.Type)}|{i.Value}"));
             Assert.Contains(node.MergedAway, profile.MergedProfileIds);
         }

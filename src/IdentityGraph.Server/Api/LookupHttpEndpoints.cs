@@ -21,8 +21,10 @@ public static class LookupHttpEndpoints
         var api = endpoints.MapGroup("/v1");
         api.MapGet("/profiles/{id}", async (string id, ProfileLookup lookup, HttpContext context) =>
             await Respond(context, () => lookup.GetProfileAsync(id, context.RequestAborted)));
-        api.MapGet("/identifiers/{type}/{value}", async (string type, string value, string? @namespace, string? region, ProfileLookup lookup, HttpContext context) =>
-            await Respond(context, () => lookup.LookupIdentifierAsync(type, value, @namespace, region, context.RequestAborted)));
+        // {**value}: a token may hold '/', raw or as %2F (which the server leaves encoded in the path).
+        api.MapGet("/identifiers/{type}/{**value}", async (string type, string value, string? @namespace, string? region, ProfileLookup lookup, HttpContext context) =>
+            await Respond(context, () => lookup.LookupIdentifierAsync(
+                type, value.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase), @namespace, region, context.RequestAborted)));
         return endpoints;
     }
 
