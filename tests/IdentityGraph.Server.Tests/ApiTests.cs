@@ -275,6 +275,37 @@ public sealed class ApiTests(ApiNode node) : IClassFixture<ApiNode>
     }
 }
 
+/// <summary>Readiness follows the node's dependencies: Kafka going away makes it 503, while liveness stays 200.</summary>
+public sealed class ReadinessTests
+{
+    [Fact]
+    public async Task A_node_that_lost_kafka_is_alive_but_not_ready()
+    {
+        await using var rig = await KafkaRig.StartBrokerAsync(partitions: 1);
+        await rig.StartServeAsync();
+        using var client = new HttpClient { BaseAddress = rig.Http, Timeout = TimeSpan.FromSeconds(10) };
+
+        await rig.KillBrokerAsync();
+        var clock = Stopwatch.StartNew();
+        JsonElement checks;
+        HttpStatusCode status;
+        do
+        {
+            await Task.Delay(500);
+            using var response = await client.GetAsync(new Uri("readyz", UriKind.Relative));
+            status = response.StatusCode;
+            checks = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        }
+        while (status == HttpStatusCode.OK && clock.Elapsed < TimeSpan.FromSeconds(60));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("not ready", checks.GetProperty("status").GetString());
+        Assert.Equal("disconnected", checks.GetProperty("kafka").GetString());
+        Assert.Equal("reachable", checks.GetProperty("journal").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("healthz", UriKind.Relative))).StatusCode);
+    }
+}
+
 /// <summary>A listener beyond loopback without an API key is a configuration error, not an open door.</summary>
 public sealed class ApiKeyPolicyTests
 {

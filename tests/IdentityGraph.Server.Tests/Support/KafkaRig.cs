@@ -15,6 +15,7 @@ namespace IdentityGraph.Server.Tests.Support;
 public sealed class KafkaRig : IAsyncDisposable
 {
     private readonly List<Process> processes = [];
+    private Process? broker;
 
     private KafkaRig(string directory) => Directory = directory;
 
@@ -37,6 +38,7 @@ public sealed class KafkaRig : IAsyncDisposable
         Kcat.EnsureInstalled();
         var rig = new KafkaRig(System.IO.Directory.CreateTempSubdirectory("identitygraph-kafka-").FullName);
         var broker = rig.Start(["kafka", "--port", "0", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        rig.broker = broker;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (await broker.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
@@ -97,6 +99,14 @@ public sealed class KafkaRig : IAsyncDisposable
         await serve.WaitForExitAsync(timeout.Token);
         Serve = null;
         return serve.ExitCode;
+    }
+
+    /// <summary><c>kill -9</c> of the dev broker: Kafka is gone for every client.</summary>
+    public async Task KillBrokerAsync()
+    {
+        var process = broker ?? throw new InvalidOperationException("no broker");
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
     }
 
     /// <summary><c>kill -9</c> of <c>serve</c>: no drain, no commit, no flush.</summary>
