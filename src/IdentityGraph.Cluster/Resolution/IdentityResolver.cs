@@ -29,6 +29,9 @@ public enum ResolveOutcome
 /// <param name="ProfilesMerged">How many profiles this call retired into the survivor.</param>
 public sealed record ResolveResult(ProfileId ProfileId, ResolveOutcome Outcome, int ProfilesMerged);
 
+/// <summary>A live profile (the survivor of any merges) and its current state.</summary>
+public sealed record LiveProfile(ProfileId Id, ProfileState State);
+
 /// <summary>An observation that was refused by validation; nothing was written.</summary>
 public sealed class ObservationRejectedException(Core.Identifiers.ValidationError error)
     : Exception($"{error.Code}: {error.Message}")
@@ -142,9 +145,16 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
     /// The current state of the live profile that <paramref name="profileId"/> is or was merged into (following
     /// redirects); null when it never existed.
     /// </summary>
-    public async Task<ProfileState?> GetProfileAsync(ProfileId profileId, CancellationToken cancellationToken = default)
+    public async Task<ProfileState?> GetProfileAsync(ProfileId profileId, CancellationToken cancellationToken = default) =>
+        (await GetLiveProfileAsync(profileId.ToString(), cancellationToken))?.State;
+
+    /// <summary>
+    /// The live profile that <paramref name="profileId"/> is or was merged into, with its id and current state; null
+    /// when it never existed (including an id an identifier names but a crash left unwritten).
+    /// </summary>
+    public async Task<LiveProfile?> GetLiveProfileAsync(string profileId, CancellationToken cancellationToken = default)
     {
-        var live = await FindLiveProfileAsync(profileId.ToString(), cancellationToken);
+        var live = await FindLiveProfileAsync(profileId, cancellationToken);
         if (live is null)
         {
             return null;
@@ -152,7 +162,14 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
 
         var snapshot = await Ask<ProfileSnapshotData>(profiles, new GetProfileState { ProfileId = live.Value.ToString() }, cancellationToken);
         var state = WireMapping.FromWire(snapshot);
-        return state.Status == ProfileStatus.Absent ? null : state;
+        return state.Status == ProfileStatus.Absent ? null : new LiveProfile(live.Value, state);
+    }
+
+    /// <summary>The live profile holding the identifier with this key, with its state; null when no profile holds it.</summary>
+    public async Task<LiveProfile?> GetProfileByKeyAsync(IdentifierKey key, CancellationToken cancellationToken = default)
+    {
+        var owner = await Ask<IdentifierOwner>(identifiers, new GetIdentifierOwner { Key = key.Value }, cancellationToken);
+        return owner.Owner.Length == 0 ? null : await GetLiveProfileAsync(owner.Owner, cancellationToken);
     }
 
     /// <summary>Follows redirects; ids strictly decrease along a chain, so this terminates.</summary>

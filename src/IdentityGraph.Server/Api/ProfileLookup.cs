@@ -57,13 +57,10 @@ public sealed class ProfileLookup(IdentityResolver resolver, IdentifierNormalize
             return LookupResult.Fail(LookupStatus.Invalid, LookupErrorCodes.ProfileIdInvalid, "The profile id is not a 26-character ULID.");
         }
 
-        var live = await resolver.FindLiveProfileAsync(id.ToString(), cancellationToken);
-        if (live is null)
-        {
-            return LookupResult.Fail(LookupStatus.NotFound, LookupErrorCodes.ProfileNotFound, "No profile has this id.");
-        }
-
-        return await Answer(live.Value, live.Value == id ? null : id.ToString(), cancellationToken);
+        var live = await resolver.GetLiveProfileAsync(id.ToString(), cancellationToken);
+        return live is null
+            ? LookupResult.Fail(LookupStatus.NotFound, LookupErrorCodes.ProfileNotFound, "No profile has this id.")
+            : Answer(live, live.Id == id ? null : id.ToString());
     }
 
     public async Task<LookupResult> LookupIdentifierAsync(string? type, string? value, string? ns, string? region, CancellationToken cancellationToken) =>
@@ -80,21 +77,13 @@ public sealed class ProfileLookup(IdentityResolver resolver, IdentifierNormalize
             return new LookupResult(LookupStatus.Invalid, null, null, normalized.Error);
         }
 
-        var owner = await resolver.FindProfileByKeyAsync(keyer.KeyOf(normalized.Identifier!), cancellationToken);
+        var owner = await resolver.GetProfileByKeyAsync(keyer.KeyOf(normalized.Identifier!), cancellationToken);
         return owner is null
             ? LookupResult.Fail(LookupStatus.NotFound, LookupErrorCodes.IdentifierNotFound, "No profile holds this identifier.")
-            : await Answer(owner.Value, null, cancellationToken);
+            : Answer(owner, null);
     }
 
-    private async Task<LookupResult> Answer(ProfileId live, string? redirectedFrom, CancellationToken cancellationToken)
-    {
-        var state = await resolver.GetProfileAsync(live, cancellationToken);
-        return state switch
-        {
-            { Status: ProfileStatus.Live } => new LookupResult(LookupStatus.Found, ProfileSnapshots.ToContract(live, state), redirectedFrom, null),
-            { Status: ProfileStatus.Erased } => LookupResult.Fail(LookupStatus.Erased, LookupErrorCodes.ProfileErased, "The profile was erased on request."),
-            // An identifier can name a profile that a crash left unwritten until the observation is retried.
-            _ => LookupResult.Fail(LookupStatus.NotFound, LookupErrorCodes.ProfileNotFound, "No profile has this id."),
-        };
-    }
+    private static LookupResult Answer(LiveProfile live, string? redirectedFrom) => live.State.Status == ProfileStatus.Erased
+        ? LookupResult.Fail(LookupStatus.Erased, LookupErrorCodes.ProfileErased, "The profile was erased on request.")
+        : new LookupResult(LookupStatus.Found, ProfileSnapshots.ToContract(live.Id, live.State), redirectedFrom, null);
 }

@@ -74,8 +74,8 @@ public static class DemoCommand
             await using var broker = StartBroker(parse.GetValue(kafkaPort));
             var kafka = ServeCommand.KafkaSettings(configuration, broker.BootstrapServers);
             var storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory.FullName, "identitygraph.db"));
-            var httpUri = FreeOrFallback(ServeCommand.HttpOption(parse.GetValue(http) ?? server.Http.Url));
-            var grpcUri = ServeCommand.GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl) is { } g ? FreeOrFallback(g) : null;
+            var httpUri = FreeOrFallback("HTTP", ServeCommand.HttpOption(parse.GetValue(http) ?? server.Http.Url));
+            var grpcUri = ServeCommand.GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl) is { } g ? FreeOrFallback("gRPC", g) : null;
             await using var app = NodeHost.Build(configuration, new NodeSettings(server, storage, kafka, httpUri, grpcUri), LogLevel.Warning);
 
             AnsiConsole.MarkupLine($"[bold]IdentityGraph demo[/]: dev broker [blue]{broker.BootstrapServers}[/], SQLite [blue]{Markup.Escape(storage.DisplayString)}[/], one node");
@@ -120,23 +120,23 @@ public static class DemoCommand
         }
     }
 
-    /// <summary>The HTTP address, or the same host on a free port when it is taken (the demo must start anywhere).</summary>
-    private static Uri FreeOrFallback(Uri http)
+    /// <summary>The listener address, or the same host on a free port when it is taken (the demo must start anywhere).</summary>
+    private static Uri FreeOrFallback(string listener, Uri url)
     {
-        var address = System.Net.IPAddress.TryParse(http.Host, out var ip) ? ip : System.Net.IPAddress.Loopback;
+        var address = System.Net.IPAddress.TryParse(url.Host, out var ip) ? ip : System.Net.IPAddress.Loopback;
         try
         {
-            using var probe = new System.Net.Sockets.TcpListener(address, http.Port);
+            using var probe = new System.Net.Sockets.TcpListener(address, url.Port);
             probe.Start();
-            return http;
+            return url;
         }
         catch (System.Net.Sockets.SocketException)
         {
             using var free = new System.Net.Sockets.TcpListener(address, 0);
             free.Start();
             var port = ((System.Net.IPEndPoint)free.LocalEndpoint).Port;
-            AnsiConsole.MarkupLine($"[yellow]port {http.Port} is taken; HTTP uses port {port} instead[/]");
-            return new UriBuilder(http) { Port = port }.Uri;
+            AnsiConsole.MarkupLine($"[yellow]port {url.Port} is taken; {listener} uses port {port} instead[/]");
+            return new UriBuilder(url) { Port = port }.Uri;
         }
     }
 
@@ -213,8 +213,11 @@ public static class DemoCommand
     {
         var ingestion = app.Services.GetRequiredService<IngestionStatistics>();
         var outbox = app.Services.GetRequiredService<OutboxStatistics>();
+        // Largest first (ties by id): the table below and the example URL show the same profiles.
         var profiles = (await ProfileReader.ReadAllAsync(app.Services.GetRequiredService<Akka.Actor.ActorSystem>()))
             .Where(p => p.Value.Status == ProfileStatus.Live)
+            .OrderByDescending(p => p.Value.Content.Identifiers.Count)
+            .ThenBy(p => p.Key, StringComparer.Ordinal)
             .ToList();
         var c = CultureInfo.InvariantCulture;
 
@@ -235,7 +238,7 @@ public static class DemoCommand
         var largest = new Table().Border(TableBorder.Rounded).Title("largest profiles")
             .AddColumn(new TableColumn("profile id").NoWrap()).AddColumn("identifiers").AddColumn("channels")
             .AddColumn(new TableColumn("merged").RightAligned());
-        foreach (var (id, state) in profiles.OrderByDescending(p => p.Value.Content.Identifiers.Count).ThenBy(p => p.Key, StringComparer.Ordinal).Take(5))
+        foreach (var (id, state) in profiles.Take(5))
         {
             var records = state.Content.Identifiers.Values;
             largest.AddRow(
@@ -248,7 +251,7 @@ public static class DemoCommand
         AnsiConsole.Write(largest);
         // Plain lines, not wrapped to the terminal width, so they can be copied.
         var key = app.Services.GetRequiredService<ApiKeyAuthentication>().Required ? " -H \"X-Api-Key: $KEY\"" : "";
-        var example = profiles.OrderByDescending(p => p.Value.Content.Identifiers.Count).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key).FirstOrDefault() ?? "PROFILE_ID";
+        var example = profiles.Count > 0 ? profiles[0].Key : "PROFILE_ID";
         Console.Out.WriteLine("Explore:");
         Console.Out.WriteLine($"  a profile:       curl{key} {new Uri(http, "v1/profiles/" + example)}");
         Console.Out.WriteLine($"  by identifier:   curl{key} '{new Uri(http, "v1/identifiers/")}PHONE/<number>?region=DK'   (EMAIL, MEMBERSHIP_CARD?namespace=club, …)");

@@ -105,14 +105,12 @@ public static class ServeCommand
 
     /// <summary>The gRPC listener: an http(s)://HOST:PORT address, or null for none (blank or <c>none</c>).</summary>
     public static Uri? GrpcOption(string? value) =>
-        string.IsNullOrWhiteSpace(value) || value.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)
-            ? null
-            : Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/"
-                ? uri
-                : throw new ConfigurationException([$"--grpc: '{value}' is not an http(s)://HOST:PORT address (or 'none')."]);
+        ServerSettings.TryOptionalListenerUrl(value, out var uri)
+            ? uri
+            : throw new ConfigurationException([$"--grpc: '{value}' is not an http(s)://HOST:PORT address (or 'none')."]);
 
     public static Uri HttpOption(string? value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/"
+        ServerSettings.TryListenerUrl(value, out var uri)
             ? uri
             : throw new ConfigurationException([$"--http: '{value}' is not an http(s)://HOST:PORT address."]);
 }

@@ -35,16 +35,15 @@ public static class SettingsCommand
             }
 
             var configuration = SettingsLoader.Load();
+            var server = SettingsLoader.Server(configuration);
             var problems = SettingsLoader.Identity(configuration).Validate()
-                .Concat(SettingsLoader.Server(configuration).Validate())
+                .Concat(server.Validate())
                 .Concat(ServeCommand.KafkaSettings(configuration, null).Validate(requireBootstrapServers: false))
                 .ToList();
-            var server = SettingsLoader.Server(configuration);
             // Bad listener URLs are already among the problems; the key rule needs usable ones.
-            if (Uri.TryCreate(server.Http.Url, UriKind.Absolute, out var http) &&
-                (string.IsNullOrWhiteSpace(server.Http.GrpcUrl) || Uri.TryCreate(server.Http.GrpcUrl, UriKind.Absolute, out _)))
+            if (ServerSettings.TryListenerUrl(server.Http.Url, out var http) && ServerSettings.TryOptionalListenerUrl(server.Http.GrpcUrl, out var grpc))
             {
-                problems.AddRange(NodeHost.ApiKeyProblems(server, http, ServeCommand.GrpcOption(server.Http.GrpcUrl)));
+                problems.AddRange(NodeHost.ApiKeyProblems(server, http, grpc));
             }
 
             try

@@ -25,15 +25,14 @@ public sealed class ServerSettings
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (!Uri.TryCreate(Http.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.AbsolutePath != "/")
+        if (!TryListenerUrl(Http.Url, out _))
         {
             problems.Add($"{Section}:Http:Url '{Http.Url}' is not an http(s)://HOST:PORT address.");
         }
 
-        if (!string.IsNullOrWhiteSpace(Http.GrpcUrl) &&
-            (!Uri.TryCreate(Http.GrpcUrl, UriKind.Absolute, out var grpc) || grpc.Scheme is not ("http" or "https") || grpc.AbsolutePath != "/"))
+        if (!TryOptionalListenerUrl(Http.GrpcUrl, out _))
         {
-            problems.Add($"{Section}:Http:GrpcUrl '{Http.GrpcUrl}' is not an http(s)://HOST:PORT address (or empty for no gRPC listener).");
+            problems.Add($"{Section}:Http:GrpcUrl '{Http.GrpcUrl}' is not an http(s)://HOST:PORT address (or empty or 'none' for no gRPC listener).");
         }
 
         if (Api.Key is { } key && key.Length < ApiSettings.MinimumKeyLength)
@@ -59,6 +58,20 @@ public sealed class ServerSettings
         return problems;
     }
 
+    /// <summary>True when <paramref name="value"/> is a listener address: <c>http(s)://HOST:PORT</c>, nothing after it.</summary>
+    public static bool TryListenerUrl(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? url) =>
+        Uri.TryCreate(value, UriKind.Absolute, out url) && url.Scheme is "http" or "https" && url.AbsolutePath == "/";
+
+    /// <summary>
+    /// True when <paramref name="value"/> asks for no listener (blank or <c>none</c>; <paramref name="url"/> null) or is a
+    /// listener address.
+    /// </summary>
+    public static bool TryOptionalListenerUrl(string? value, out Uri? url)
+    {
+        url = null;
+        return string.IsNullOrWhiteSpace(value) || value.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) || TryListenerUrl(value, out url);
+    }
+
     /// <summary>The graph options of this node.</summary>
     public IdentityGraphOptions ToGraphOptions(StorageSettings storage) => new()
     {
@@ -78,7 +91,8 @@ public sealed class HttpSettings
     public string Url { get; set; } = "http://127.0.0.1:8080";
 
     /// <summary>
-    /// Where the gRPC <c>Lookup</c> service listens (HTTP/2 without TLS needs its own port); empty: no gRPC listener.
+    /// Where the gRPC <c>Lookup</c> service listens (HTTP/2 without TLS needs its own port); empty or <c>none</c>: no
+    /// gRPC listener.
     /// </summary>
     public string? GrpcUrl { get; set; } = "http://127.0.0.1:8081";
 }

@@ -123,15 +123,15 @@ public static class SettingsCatalog
         var settings = new List<Setting>();
         foreach (var (section, defaults) in Sections)
         {
-            Walk(section, defaults, settings, Sections.Select(s => s.Section).ToHashSet(StringComparer.Ordinal));
+            Walk(section, defaults, settings);
         }
 
-        return [.. settings.DistinctBy(s => s.Key).OrderBy(s => s.Key, StringComparer.Ordinal)];
+        return [.. settings.OrderBy(s => s.Key, StringComparer.Ordinal)];
     }
 
     // Public read-write properties are what the configuration binder sets: scalars are settings, dictionaries take any
     // name, lists take indexes, other classes are sub-sections.
-    private static void Walk(string prefix, object instance, List<Setting> settings, HashSet<string> boundElsewhere)
+    private static void Walk(string prefix, object instance, List<Setting> settings)
     {
         foreach (var property in instance.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
@@ -155,9 +155,9 @@ public static class SettingsCatalog
             {
                 settings.Add(new Setting(key + ":" + AnyIndex, list.Count == 0 ? "" : string.Join(",", list.Cast<object>())));
             }
-            else if (value is not null && !boundElsewhere.Contains(key))
+            else if (value is not null)
             {
-                Walk(key, value, settings, boundElsewhere);
+                Walk(key, value, settings);
             }
         }
     }

@@ -43,12 +43,12 @@ public static class NodeHost
         var identity = SettingsLoader.Identity(configuration);
         var problems = identity.Validate().Concat(settings.Server.Validate()).Concat(settings.Kafka.Validate()).ToList();
         problems.AddRange(ApiKeyProblems(settings.Server, settings.Http, settings.Grpc));
-        var authentication = new ApiKeyAuthentication(settings.Server.Api.Key);
-
         if (problems.Count > 0)
         {
             throw new ConfigurationException(problems);
         }
+
+        var authentication = new ApiKeyAuthentication(settings.Server.Api.Key);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
