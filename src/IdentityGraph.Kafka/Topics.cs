@@ -1,6 +1,6 @@
 namespace IdentityGraph.Kafka;
 
-/// <summary>The default topic names (DESIGN.md › Data flow). Other tools rely on them: never rename one.</summary>
+/// <summary>The default topic names (docs/design.md › Contracts). Other tools rely on them: never rename one.</summary>
 public static class Topics
 {
     /// <summary>Input: observations from the channel systems (protobuf or proto3 JSON).</summary>

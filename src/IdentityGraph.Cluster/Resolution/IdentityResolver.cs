@@ -45,7 +45,7 @@ public sealed class ObservationRejectedException(Core.Identifiers.ValidationErro
 /// observation: every step is idempotent, so a retry converges to the same graph.
 /// </summary>
 /// <remarks>
-/// The protocol (DESIGN.md › The graph; docs/merge-protocol.md):
+/// The protocol (docs/merge-protocol.md):
 /// <list type="number">
 /// <item>read the current owner of every identifier and follow redirects to the live profiles;</item>
 /// <item>the candidate is the smallest of them, or the observation's deterministic profile id when none is owned;</item>

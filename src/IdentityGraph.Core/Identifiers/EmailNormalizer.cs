@@ -5,7 +5,7 @@ using System.Text;
 namespace IdentityGraph.Core.Identifiers;
 
 /// <summary>
-/// E-mail addresses to one canonical spelling per mailbox, per DESIGN.md › Identifiers: trimmed, <c>mailto:</c> and
+/// E-mail addresses to one canonical spelling per mailbox, per the README's normalisation rules: trimmed, <c>mailto:</c> and
 /// display name stripped, lower-cased as a whole, the domain in ASCII (IDNA), the local part a dot-atom in NFC.
 /// Accepts what customers type and channel systems export; refuses RFC-valid forms that are never a customer's
 /// identity (quoted local parts, comments, IP literals) and dotless domains. Total: never throws.

@@ -30,7 +30,7 @@ public readonly record struct IdentifierNormalization(NormalizedIdentifier? Iden
 }
 
 /// <summary>
-/// Normalises raw identifiers of every type into canonical form, per DESIGN.md › Identifiers. Never throws for bad
+/// Normalises raw identifiers of every type into canonical form, per the README's normalisation rules. Never throws for bad
 /// input: an unusable identifier is an <see cref="ValidationError"/> with a stable code.
 /// </summary>
 public sealed class IdentifierNormalizer(NormalizationOptions options)

@@ -7,7 +7,7 @@ using IdentityGraph.Core.Observations;
 namespace IdentityGraph.Cluster.Tests.Graph;
 
 /// <summary>
-/// The graph's invariant (DESIGN.md › The graph): whatever the order, duplication and concurrency of the observations,
+/// The graph's invariant (docs/design.md › The graph): whatever the order, duplication and concurrency of the observations,
 /// once they are acknowledged the live profiles partition the identifiers exactly as the Core reference resolver does.
 /// The same suite runs on SQLite and on PostgreSQL.
 /// </summary>

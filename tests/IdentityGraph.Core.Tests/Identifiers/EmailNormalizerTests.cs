@@ -30,7 +30,7 @@ public sealed class EmailNormalizerTests(ITestOutputHelper output)
         ["test@\U000103FFñoñó郵件ñoñó郵件.郵件ñoñó郵件ñoñó郵件.ñoñó郵件ñoñó郵件.ñoñó郵件ñoñó郵件.ñoñó郵件ñoñó郵件.ñoñó郵件ñoñó郵件.ñoñó郵件ñoñó郵件.noñó郵件.商務"] =
             "unassigned code point in the domain",
         // ISEMAIL_ERR (dot at the end), accepted here: a trailing dot is the root-anchored spelling of the same
-        // DNS name, so we strip it (DESIGN.md rule) and the mailbox is the same as without it.
+        // DNS name, so we strip it (our normalisation rule) and the mailbox is the same as without it.
         ["test@iana.org."] = "trailing dot stripped",
         ["a@bar.com."] = "trailing dot stripped",
         ["gatsby@f.sc.ot.t.f.i.tzg.era.l.d."] = "trailing dot stripped",
