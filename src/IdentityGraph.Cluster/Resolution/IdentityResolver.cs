@@ -86,7 +86,7 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
         var roots = (await Task.WhenAll(owned.Select(o => o.Owner).Distinct(StringComparer.Ordinal).Select(o => RootOf(o, cancellationToken))))
             .ToHashSet(StringComparer.Ordinal);
 
-        var candidate = roots.Count == 0 ? ProfileId.For(observation.ObservationId, observation.ObservedAt).Value : Min(roots);
+        var candidate = roots.Count == 0 ? ProfileId.For(observation).Value : Min(roots);
         var claims = await Task.WhenAll(owners.Where(o => o.Owner.Length == 0).Select(o =>
             Ask<IdentifierOwner>(identifiers, new ClaimIdentifier { Key = o.Key, Candidate = candidate }, cancellationToken)));
 

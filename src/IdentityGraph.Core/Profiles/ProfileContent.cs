@@ -29,11 +29,32 @@ public sealed record LinkEvidence(string ObservationId, DateTimeOffset ObservedA
     /// <summary>The linked key set as one string: evidence is unique per key set.</summary>
     public string KeySet { get; } = string.Join(',', Keys.Select(k => k.Value));
 
-    /// <summary>Earlier evidence first; ties by observation id. The order that decides which evidence is kept.</summary>
+    /// <summary>
+    /// Earlier evidence first; ties by observation id, then key set, source and channel. The order that decides which
+    /// evidence is kept. Total over every field: a producer may reuse an observation id for other content, and the
+    /// choice between the two must not depend on which arrived first.
+    /// </summary>
     public static int Compare(LinkEvidence a, LinkEvidence b)
     {
-        var byTime = a.ObservedAt.CompareTo(b.ObservedAt);
-        return byTime != 0 ? byTime : string.CompareOrdinal(a.ObservationId, b.ObservationId);
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var order = a.ObservedAt.CompareTo(b.ObservedAt);
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(a.ObservationId, b.ObservationId);
+        }
+
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(a.KeySet, b.KeySet);
+        }
+
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(a.Source, b.Source);
+        }
+
+        return order != 0 ? order : a.Channel.CompareTo(b.Channel);
     }
 
     public bool Equals(LinkEvidence? other) =>
