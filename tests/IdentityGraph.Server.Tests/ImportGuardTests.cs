@@ -45,6 +45,30 @@ public sealed class ImportGuardTests : IDisposable
         Assert.Equal(PartitionFiles.Reference(input), exported);
     }
 
+    /// <summary>
+    /// With <c>MaxIdentifiersPerProfile</c> 120, observations that share one e-mail and bring 49 new identifiers each:
+    /// two are taken (99 identifiers), the rest are listed as rejected with <c>profile.identifier_limit</c>, not failed.
+    /// </summary>
+    [Fact]
+    public async Task Observations_beyond_the_identifier_limit_are_listed_as_rejected_with_the_code()
+    {
+        var input = Path.Combine(directory, "hub.jsonl");
+        await File.WriteAllLinesAsync(input, Enumerable.Range(0, 5).Select(i =>
+            $$"""{"observationId":"hub-{{i}}","observedAt":"2026-11-01T10:0{{i}}:00Z","identifiers":[{"type":"EMAIL","value":"hub@example.com"},""" +
+            string.Join(",", Enumerable.Range(0, 49).Select(j => $$"""{"type":"CUSTOMER_ID","value":"c-{{i}}-{{j}}"}""")) + "]}"));
+        var persistence = "sqlite:" + Path.Combine(directory, "hub.db");
+
+        var (exitCode, stdout, stderr) = await NormalizeCommandTests.RunExecutable(
+            ["import", "--in", input, "--persistence", persistence, "--parallelism", "1"], "", TimeSpan.FromMinutes(5),
+            ("IdentityGraph__Identity__MaxIdentifiersPerProfile", "120"));
+        Assert.True(exitCode == 0, stderr);
+        Assert.Matches(@"rejected\s+3\b", stdout);
+        Assert.Matches(@"failed\s+0\b", stdout);
+        var rejects = await File.ReadAllLinesAsync(input + ".rejects.jsonl");
+        Assert.Equal(3, rejects.Length);
+        Assert.All(rejects, r => Assert.Contains("\"code\":\"profile.identifier_limit\"", r, StringComparison.Ordinal));
+    }
+
     private static Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args) =>
         NormalizeCommandTests.RunExecutable(args, "", TimeSpan.FromMinutes(5));
 }
