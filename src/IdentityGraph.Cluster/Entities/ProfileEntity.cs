@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using IdentityGraph.Cluster.Serialization;
+using IdentityGraph.Cluster.Telemetry;
 using IdentityGraph.Cluster.Wire;
 using IdentityGraph.Core.Profiles;
 using AbsorbProfile = IdentityGraph.Cluster.Wire.AbsorbProfile;
@@ -23,6 +24,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
 
     private readonly int snapshotEvery;
     private readonly TimeSpan askTimeout;
+    private readonly ProfileLimits limits;
     private readonly ProfileId id;
     private ProfileState state;
     private long lastSnapshotAt;
@@ -30,19 +32,20 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     private Google.Protobuf.IMessage? lastEnqueued;
     private readonly Dictionary<Google.Protobuf.IMessage, List<Action>> afterWrite = new(ReferenceEqualityComparer.Instance);
 
-    public ProfileEntity(string entityId, int snapshotEvery, TimeSpan askTimeout)
+    public ProfileEntity(string entityId, int snapshotEvery, TimeSpan askTimeout, ProfileLimits limits)
     {
         id = ProfileId.Parse(entityId);
         this.snapshotEvery = snapshotEvery;
         this.askTimeout = askTimeout;
+        this.limits = limits;
         state = ProfileState.Empty;
         PersistenceId = TypeName + "-" + entityId;
     }
 
     public override string PersistenceId { get; }
 
-    public static Props PropsFor(string entityId, int snapshotEvery, TimeSpan askTimeout) =>
-        Props.Create(() => new ProfileEntity(entityId, snapshotEvery, askTimeout));
+    public static Props PropsFor(string entityId, int snapshotEvery, TimeSpan askTimeout, ProfileLimits limits) =>
+        Props.Create(() => new ProfileEntity(entityId, snapshotEvery, askTimeout, limits));
 
     protected override void PreStart()
     {
@@ -83,6 +86,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                     ProfileId = id.ToString(),
                     MergedInto = state.MergedInto?.ToString() ?? "",
                     Exists = state.Status != ProfileStatus.Absent,
+                    IdentifierCount = state.Content.Identifiers.Count,
                 });
                 break;
             case GetProfileState:
@@ -114,7 +118,8 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         }
 
         var wasAbsent = state.Status == ProfileStatus.Absent;
-        var result = ProfileDecider.Decide(state, new Domain.ObserveProfile(WireMapping.FromWire(m.Observation)));
+        var result = ProfileDecider.Decide(state, new Domain.ObserveProfile(WireMapping.FromWire(m.Observation)), limits);
+        ProfileLimitMetrics.AttributesDropped(result.AttributesDropped);
         var reply = new ObserveResult { ProfileId = id.ToString(), Created = wasAbsent && result.Events.Count > 0, Changed = result.Events.Count > 0 };
         Write(result, reply);
     }
@@ -129,7 +134,8 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
 
         var command = new Domain.AbsorbProfile(
             id, ProfileId.Parse(m.Absorbed), WireMapping.FromWire(m.Content), m.ObservationId, WireMapping.FromWire(m.OccurredAt));
-        var result = ProfileDecider.Decide(state, command);
+        var result = ProfileDecider.Decide(state, command, limits);
+        ProfileLimitMetrics.AttributesDropped(result.AttributesDropped);
         Write(result, new AbsorbResult { ProfileId = id.ToString(), Changed = result.Events.Count > 0 });
     }
 

@@ -60,7 +60,7 @@ public static class IdentityGraphHostingExtensions
         var extractor = new GraphMessageExtractor(options.ShardCount);
         builder
             .WithShardRegion<ProfileRegion>(
-                ProfileEntity.TypeName, id => ProfileEntity.PropsFor(id, options.SnapshotEvery, options.AskTimeout), extractor, shardOptions)
+                ProfileEntity.TypeName, id => ProfileEntity.PropsFor(id, options.SnapshotEvery, options.AskTimeout, options.Limits), extractor, shardOptions)
             .WithShardRegion<IdentifierRegion>(
                 IdentifierEntity.TypeName, IdentifierEntity.PropsFor, extractor, shardOptions);
 
@@ -115,7 +115,8 @@ public static class IdentityGraphHostingExtensions
                 registry.Get<ProfileRegion>(),
                 registry.Get<IdentifierRegion>(),
                 provider.GetRequiredService<ObservationNormalizer>(),
-                options.AskTimeout);
+                options.AskTimeout,
+                options.Limits);
         });
         return services;
     }

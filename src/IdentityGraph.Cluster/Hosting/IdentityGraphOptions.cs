@@ -18,6 +18,9 @@ public sealed record IdentityGraphOptions
     /// <summary>An entity that received nothing for this long is stopped to free memory (its state is durable).</summary>
     public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Bounds on one profile: identifiers (checked by the resolver) and attribute keys (kept by the profile).</summary>
+    public Core.Profiles.ProfileLimits Limits { get; init; } = Core.Profiles.ProfileLimits.Default;
+
     /// <summary>A profile saves a snapshot every this many events, so recovery replays at most that many.</summary>
     public int SnapshotEvery { get; init; } = 100;
 

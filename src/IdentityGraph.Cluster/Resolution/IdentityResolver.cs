@@ -1,5 +1,6 @@
 using Akka.Actor;
 using IdentityGraph.Cluster.Serialization;
+using IdentityGraph.Cluster.Telemetry;
 using IdentityGraph.Cluster.Wire;
 using IdentityGraph.Contracts.V1;
 using IdentityGraph.Core.Identifiers;
@@ -62,9 +63,13 @@ public sealed class ObservationRejectedException(Core.Identifiers.ValidationErro
 /// never an identifier in two profiles. The caller's retry completes the content. Only a larger id ever waits for a
 /// smaller one (a retiring profile waits for its survivor to absorb it), so there is no deadlock.
 /// </remarks>
-public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, ObservationNormalizer normalizer, TimeSpan askTimeout)
+public sealed class IdentityResolver(
+    IActorRef profiles, IActorRef identifiers, ObservationNormalizer normalizer, TimeSpan askTimeout, ProfileLimits? limits = null)
 {
     public ObservationNormalizer Normalizer { get; } = normalizer;
+
+    /// <summary>The bounds on one profile; the identifier limit is checked here, before anything is claimed.</summary>
+    public ProfileLimits Limits { get; } = limits ?? ProfileLimits.Default;
 
     /// <summary>Validates, normalises and resolves; throws <see cref="ObservationRejectedException"/> for invalid input.</summary>
     public Task<ResolveResult> ResolveAsync(Observation observation, CancellationToken cancellationToken = default)
@@ -83,10 +88,19 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
         var owners = await Task.WhenAll(observation.Identifiers.Select(i =>
             Ask<IdentifierOwner>(identifiers, new GetIdentifierOwner { Key = i.Key.Value }, cancellationToken)));
         var owned = owners.Where(o => o.Owner.Length > 0).ToList();
-        var roots = (await Task.WhenAll(owned.Select(o => o.Owner).Distinct(StringComparer.Ordinal).Select(o => RootOf(o, cancellationToken))))
-            .ToHashSet(StringComparer.Ordinal);
+        var rootAnswers = await Task.WhenAll(owned.Select(o => o.Owner).Distinct(StringComparer.Ordinal).Select(o => RootOf(o, cancellationToken)));
+        var roots = rootAnswers.Select(r => r.ProfileId).ToHashSet(StringComparer.Ordinal);
 
-        var candidate = roots.Count == 0 ? ProfileId.For(observation.ObservationId, observation.ObservedAt).Value : Min(roots);
+        // Before any claim, so that a refused observation leaves the graph as if it had never arrived. Soft: observations
+        // racing for one profile each see it before the others' identifiers land.
+        var held = rootAnswers.DistinctBy(r => r.ProfileId, StringComparer.Ordinal).Sum(r => r.IdentifierCount);
+        if (Limits.CheckIdentifiers(held, owners.Length - owned.Count, roots.Count) is { } refusal)
+        {
+            ProfileLimitMetrics.ObservationRefused();
+            throw new ObservationRejectedException(refusal);
+        }
+
+        var candidate = roots.Count == 0 ? ProfileId.For(observation).Value : Min(roots);
         var claims = await Task.WhenAll(owners.Where(o => o.Owner.Length == 0).Select(o =>
             Ask<IdentifierOwner>(identifiers, new ClaimIdentifier { Key = o.Key, Candidate = candidate }, cancellationToken)));
 
@@ -94,7 +108,7 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
         // every claim: after a crash such a profile could not be found again through any identifier.
         foreach (var winner in claims.Select(c => c.Owner).Distinct(StringComparer.Ordinal))
         {
-            roots.Add(winner == candidate ? candidate : await RootOf(winner, cancellationToken));
+            roots.Add(winner == candidate ? candidate : (await RootOf(winner, cancellationToken)).ProfileId);
         }
 
         var target = Min(roots);
@@ -131,14 +145,14 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
             return null;
         }
 
-        return ProfileId.Parse(root.MergedInto.Length == 0 ? profileId : await RootOf(root.MergedInto, cancellationToken));
+        return ProfileId.Parse(root.MergedInto.Length == 0 ? profileId : (await RootOf(root.MergedInto, cancellationToken)).ProfileId);
     }
 
     /// <summary>The live profile holding the identifier with this key; null when no profile holds it.</summary>
     public async Task<ProfileId?> FindProfileByKeyAsync(IdentifierKey key, CancellationToken cancellationToken = default)
     {
         var owner = await Ask<IdentifierOwner>(identifiers, new GetIdentifierOwner { Key = key.Value }, cancellationToken);
-        return owner.Owner.Length == 0 ? null : ProfileId.Parse(await RootOf(owner.Owner, cancellationToken));
+        return owner.Owner.Length == 0 ? null : ProfileId.Parse((await RootOf(owner.Owner, cancellationToken)).ProfileId);
     }
 
     /// <summary>
@@ -172,8 +186,8 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
         return owner.Owner.Length == 0 ? null : await GetLiveProfileAsync(owner.Owner, cancellationToken);
     }
 
-    /// <summary>Follows redirects; ids strictly decrease along a chain, so this terminates.</summary>
-    private async Task<string> RootOf(string profileId, CancellationToken cancellationToken)
+    /// <summary>Follows redirects to the live root's answer (its id and identifier count); ids strictly decrease along a chain, so this terminates.</summary>
+    private async Task<ProfileRoot> RootOf(string profileId, CancellationToken cancellationToken)
     {
         var current = profileId;
         while (true)
@@ -181,7 +195,7 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
             var root = await Ask<ProfileRoot>(profiles, new GetProfileRoot { ProfileId = current }, cancellationToken);
             if (root.MergedInto.Length == 0)
             {
-                return current;
+                return root;
             }
 
             current = root.MergedInto;
@@ -196,6 +210,7 @@ public sealed class IdentityResolver(IActorRef profiles, IActorRef identifiers, 
         while (true)
         {
             var roots = (await Task.WhenAll(involved.Select(p => RootOf(p, cancellationToken))))
+                .Select(r => r.ProfileId)
                 .ToHashSet(StringComparer.Ordinal);
             var survivor = Min(roots);
             if (roots.Count == 1)

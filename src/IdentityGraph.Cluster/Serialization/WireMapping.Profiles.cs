@@ -54,6 +54,7 @@ internal static partial class WireMapping
             data.UpdatedAt = ToWire(updated);
         }
 
+        data.AttributeHorizon = content.AttributeHorizon ?? "";
         return data;
     }
 
@@ -85,6 +86,7 @@ internal static partial class WireMapping
             MergedProfileIds = [.. data.MergedProfileIds.Select(ProfileId.Parse)],
             CreatedAt = data.CreatedAt is null ? null : FromWire(data.CreatedAt),
             UpdatedAt = data.UpdatedAt is null ? null : FromWire(data.UpdatedAt),
+            AttributeHorizon = data.AttributeHorizon.Length == 0 ? null : data.AttributeHorizon,
         };
     }
 

@@ -36,7 +36,8 @@ public static class ObservationParser
             string text;
             try
             {
-                text = new System.Text.UTF8Encoding(false, true).GetString(value);
+                // Windows tools and some producers write a UTF-8 byte-order mark; it is not part of the JSON.
+                text = new System.Text.UTF8Encoding(false, true).GetString(WithoutByteOrderMark(value));
             }
             catch (System.Text.DecoderFallbackException)
             {
@@ -63,6 +64,8 @@ public static class ObservationParser
     /// </summary>
     public static Result ParseJson(string json)
     {
+        ArgumentNullException.ThrowIfNull(json);
+        json = WithoutByteOrderMark(json);
         try
         {
             var observation = Json.Parse<Observation>(json);
@@ -130,13 +133,22 @@ public static class ObservationParser
             return true;
         }
 
-        var start = value.TrimStart(" \t\r\n"u8);
-        if (start.StartsWith("\uFEFF"u8))
-        {
-            start = start[3..].TrimStart(" \t\r\n"u8);
-        }
-
+        var start = WithoutByteOrderMark(value).TrimStart(" \t\r\n"u8);
         return start.Length > 0 && start[0] == (byte)'{';
+    }
+
+    /// <summary>The value without a leading UTF-8 byte-order mark (EF BB BF), before or after leading white space.</summary>
+    private static ReadOnlySpan<byte> WithoutByteOrderMark(ReadOnlySpan<byte> value)
+    {
+        var start = value.TrimStart(" \t\r\n"u8);
+        return start.StartsWith("\uFEFF"u8) ? start[3..] : value;
+    }
+
+    /// <summary>The text without a leading U+FEFF (a byte-order mark decoded as a character, e.g. in a concatenated file).</summary>
+    private static string WithoutByteOrderMark(string text)
+    {
+        var start = text.AsSpan().TrimStart(" \t\r\n");
+        return start.StartsWith("\uFEFF", StringComparison.Ordinal) ? start[1..].ToString() : text;
     }
 
     // Parser messages can quote the offending value ("Invalid Timestamp value: ann@shop.dk"), which may be PII:

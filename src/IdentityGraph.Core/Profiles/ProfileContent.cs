@@ -29,11 +29,32 @@ public sealed record LinkEvidence(string ObservationId, DateTimeOffset ObservedA
     /// <summary>The linked key set as one string: evidence is unique per key set.</summary>
     public string KeySet { get; } = string.Join(',', Keys.Select(k => k.Value));
 
-    /// <summary>Earlier evidence first; ties by observation id. The order that decides which evidence is kept.</summary>
+    /// <summary>
+    /// Earlier evidence first; ties by observation id, then key set, source and channel. The order that decides which
+    /// evidence is kept. Total over every field: a producer may reuse an observation id for other content, and the
+    /// choice between the two must not depend on which arrived first.
+    /// </summary>
     public static int Compare(LinkEvidence a, LinkEvidence b)
     {
-        var byTime = a.ObservedAt.CompareTo(b.ObservedAt);
-        return byTime != 0 ? byTime : string.CompareOrdinal(a.ObservationId, b.ObservationId);
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var order = a.ObservedAt.CompareTo(b.ObservedAt);
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(a.ObservationId, b.ObservationId);
+        }
+
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(a.KeySet, b.KeySet);
+        }
+
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(a.Source, b.Source);
+        }
+
+        return order != 0 ? order : a.Channel.CompareTo(b.Channel);
     }
 
     public bool Equals(LinkEvidence? other) =>
@@ -123,9 +144,17 @@ public sealed record ProfileContent
     /// <summary>Latest event time seen; null for empty content.</summary>
     public DateTimeOffset? UpdatedAt { get; init; }
 
+    /// <summary>
+    /// Attribute keys ordinally greater than this are not kept; null: no bound yet. Set by
+    /// <see cref="WithAttributesBoundedTo"/> once a profile holds more attribute keys than it may. It only ever
+    /// decreases (join takes the smaller), so it travels in deltas like any other part and the cap needs no
+    /// configuration to replay.
+    /// </summary>
+    public string? AttributeHorizon { get; init; }
+
     public bool IsEmpty =>
         Identifiers.IsEmpty && Evidence.IsEmpty && Consents.IsEmpty && Attributes.IsEmpty && MergedProfileIds.IsEmpty
-        && CreatedAt is null && UpdatedAt is null;
+        && CreatedAt is null && UpdatedAt is null && AttributeHorizon is null;
 
     /// <summary>What one observation says about its profile.</summary>
     public static ProfileContent FromObservation(NormalizedObservation observation)
@@ -161,16 +190,35 @@ public sealed record ProfileContent
     public ProfileContent Join(ProfileContent other)
     {
         ArgumentNullException.ThrowIfNull(other);
+        var horizon = MinKey(AttributeHorizon, other.AttributeHorizon);
         return new ProfileContent
         {
             Identifiers = JoinMaps(Identifiers, other.Identifiers, (a, b) => a.Join(b)),
             Evidence = Bound(JoinMaps(Evidence, other.Evidence, (a, b) => LinkEvidence.Compare(a, b) <= 0 ? a : b)),
             Consents = JoinMaps(Consents, other.Consents, ConsentRecord.Winner),
-            Attributes = JoinMaps(Attributes, other.Attributes, AttributeRecord.Winner),
+            Attributes = BelowHorizon(JoinMaps(Attributes, other.Attributes, AttributeRecord.Winner), horizon),
             MergedProfileIds = MergedProfileIds.Union(other.MergedProfileIds),
             CreatedAt = Min(CreatedAt, other.CreatedAt),
             UpdatedAt = Max(UpdatedAt, other.UpdatedAt),
+            AttributeHorizon = horizon,
         };
+    }
+
+    /// <summary>
+    /// This content keeping at most <paramref name="maxAttributes"/> attribute keys: the smallest (ordinal), with the
+    /// horizon lowered to the largest kept key. Order-independent: bounding after every join gives the same content as
+    /// bounding once after all of them, so the content stays a join-semilattice.
+    /// </summary>
+    public ProfileContent WithAttributesBoundedTo(int maxAttributes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttributes, 1);
+        if (Attributes.Count <= maxAttributes)
+        {
+            return this;
+        }
+
+        var horizon = Attributes.Keys.ElementAt(maxAttributes - 1);
+        return this with { Attributes = BelowHorizon(Attributes, horizon), AttributeHorizon = MinKey(AttributeHorizon, horizon) };
     }
 
     /// <summary>
@@ -180,8 +228,25 @@ public sealed record ProfileContent
     public ProfileContent Delta(ProfileContent other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        var joined = Join(other);
-        return new ProfileContent
+        return DeltaTo(Join(other));
+    }
+
+    /// <summary>
+    /// As <see cref="Delta(ProfileContent)"/>, for the join bounded to <paramref name="limits"/>: <c>this.Join(delta)</c>
+    /// is <c>this.Join(other).WithAttributesBoundedTo(limits.MaxAttributes)</c>. <paramref name="attributesDropped"/>
+    /// counts the attribute keys of both that the bound leaves out.
+    /// </summary>
+    public ProfileContent Delta(ProfileContent other, ProfileLimits limits, out int attributesDropped)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        ArgumentNullException.ThrowIfNull(limits);
+        var joined = Join(other).WithAttributesBoundedTo(limits.MaxAttributes);
+        attributesDropped = Attributes.Keys.Union(other.Attributes.Keys, StringComparer.Ordinal).Count(k => !joined.Attributes.ContainsKey(k));
+        return DeltaTo(joined);
+    }
+
+    private ProfileContent DeltaTo(ProfileContent joined) =>
+        new()
         {
             Identifiers = Changed(Identifiers, joined.Identifiers),
             Evidence = Changed(Evidence, joined.Evidence),
@@ -190,8 +255,8 @@ public sealed record ProfileContent
             MergedProfileIds = joined.MergedProfileIds.Except(MergedProfileIds),
             CreatedAt = joined.CreatedAt == CreatedAt ? null : joined.CreatedAt,
             UpdatedAt = joined.UpdatedAt == UpdatedAt ? null : joined.UpdatedAt,
+            AttributeHorizon = joined.AttributeHorizon == AttributeHorizon ? null : joined.AttributeHorizon,
         };
-    }
 
     /// <summary>Same content with these profile ids recorded as merged in.</summary>
     public ProfileContent WithMergedProfileIds(IEnumerable<ProfileId> ids) => this with { MergedProfileIds = MergedProfileIds.Union(ids) };
@@ -204,7 +269,7 @@ public sealed record ProfileContent
         && Consents.Count == other.Consents.Count && Consents.All(p => other.Consents.TryGetValue(p.Key, out var o) && o.Equals(p.Value))
         && Attributes.Count == other.Attributes.Count && Attributes.All(p => other.Attributes.TryGetValue(p.Key, out var o) && o.Equals(p.Value))
         && MergedProfileIds.SetEquals(other.MergedProfileIds)
-        && CreatedAt == other.CreatedAt && UpdatedAt == other.UpdatedAt;
+        && CreatedAt == other.CreatedAt && UpdatedAt == other.UpdatedAt && AttributeHorizon == other.AttributeHorizon;
 
     public override int GetHashCode() => HashCode.Combine(Identifiers.Count, Evidence.Count, Consents.Count, Attributes.Count, MergedProfileIds.Count, CreatedAt, UpdatedAt);
 
@@ -253,6 +318,18 @@ public sealed record ProfileContent
 
         var keep = evidence.Values.Order(Comparer<LinkEvidence>.Create(LinkEvidence.Compare)).Take(MaxEvidence).ToList();
         return keep.ToImmutableSortedDictionary(e => e.KeySet, e => e, StringComparer.Ordinal);
+    }
+
+    private static string? MinKey(string? a, string? b) => a is null ? b : b is null ? a : string.CompareOrdinal(a, b) <= 0 ? a : b;
+
+    private static ImmutableSortedDictionary<string, AttributeRecord> BelowHorizon(ImmutableSortedDictionary<string, AttributeRecord> attributes, string? horizon)
+    {
+        if (horizon is null || attributes.IsEmpty || string.CompareOrdinal(attributes.Keys.Last(), horizon) <= 0)
+        {
+            return attributes;
+        }
+
+        return attributes.RemoveRange(attributes.Keys.Where(k => string.CompareOrdinal(k, horizon) > 0).ToList());
     }
 
     private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a <= b ? a : b;

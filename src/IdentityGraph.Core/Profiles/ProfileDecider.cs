@@ -82,7 +82,8 @@ public sealed record ProfileRejection(string Code, string Message, ProfileId? Re
 }
 
 /// <summary>The outcome of a decision: events to persist (none when nothing changes), or a rejection.</summary>
-public sealed record DecideResult(IReadOnlyList<IProfileEvent> Events, ProfileRejection? Rejection)
+/// <param name="AttributesDropped">Attribute keys left out because of <see cref="ProfileLimits.MaxAttributes"/> (counted, not an error).</param>
+public sealed record DecideResult(IReadOnlyList<IProfileEvent> Events, ProfileRejection? Rejection, int AttributesDropped = 0)
 {
     public static DecideResult Nothing { get; } = new([], null);
 
@@ -98,13 +99,16 @@ public sealed record DecideResult(IReadOnlyList<IProfileEvent> Events, ProfileRe
 /// </summary>
 public static class ProfileDecider
 {
-    public static DecideResult Decide(ProfileState state, IProfileCommand command)
+    /// <param name="limits">Bounds the content may grow to; <see cref="ProfileLimits.Default"/> when null. <see cref="Apply"/>
+    /// needs none: the events carry the result of the bound.</param>
+    public static DecideResult Decide(ProfileState state, IProfileCommand command, ProfileLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(state);
+        limits ??= ProfileLimits.Default;
         return command switch
         {
-            ObserveProfile c => Observe(state, c),
-            AbsorbProfile c => Absorb(state, c),
+            ObserveProfile c => Observe(state, c, limits),
+            AbsorbProfile c => Absorb(state, c, limits),
             RetireIntoSurvivor c => Retire(state, c),
             EraseProfile c => Erase(state, c),
             _ => throw new ArgumentException($"Unknown profile command {command?.GetType().Name}.", nameof(command)),
@@ -129,7 +133,7 @@ public static class ProfileDecider
     public static ProfileState Replay(IEnumerable<IProfileEvent> events) =>
         events.Aggregate(ProfileState.Empty, Apply);
 
-    private static DecideResult Observe(ProfileState state, ObserveProfile command)
+    private static DecideResult Observe(ProfileState state, ObserveProfile command, ProfileLimits limits)
     {
         if (Refusal(state) is { } refusal)
         {
@@ -137,17 +141,14 @@ public static class ProfileDecider
         }
 
         var observation = command.Observation;
-        var content = ProfileContent.FromObservation(observation);
-        if (state.Status == ProfileStatus.Absent)
-        {
-            return DecideResult.Of(new ProfileCreated(observation.ObservationId, observation.ObservedAt, content));
-        }
-
-        var delta = state.Content.Delta(content);
-        return delta.IsEmpty ? DecideResult.Nothing : DecideResult.Of(new ObservationApplied(observation.ObservationId, observation.ObservedAt, delta));
+        var delta = state.Content.Delta(ProfileContent.FromObservation(observation), limits, out var dropped);
+        IProfileEvent? change = state.Status == ProfileStatus.Absent
+            ? new ProfileCreated(observation.ObservationId, observation.ObservedAt, delta)
+            : delta.IsEmpty ? null : new ObservationApplied(observation.ObservationId, observation.ObservedAt, delta);
+        return new DecideResult(change is null ? [] : [change], null, dropped);
     }
 
-    private static DecideResult Absorb(ProfileState state, AbsorbProfile command)
+    private static DecideResult Absorb(ProfileState state, AbsorbProfile command, ProfileLimits limits)
     {
         if (command.Absorbed == command.Self)
         {
@@ -166,8 +167,9 @@ public static class ProfileDecider
         }
 
         // An absent survivor is possible after a crash (an identifier named it before its first event): absorbing creates it.
-        var delta = state.Content.Delta(command.Content.WithMergedProfileIds([command.Absorbed]));
-        return delta.IsEmpty ? DecideResult.Nothing : DecideResult.Of(new ProfileAbsorbed(command.Absorbed, command.ObservationId, command.OccurredAt, delta));
+        var delta = state.Content.Delta(command.Content.WithMergedProfileIds([command.Absorbed]), limits, out var dropped);
+        return new DecideResult(
+            delta.IsEmpty ? [] : [new ProfileAbsorbed(command.Absorbed, command.ObservationId, command.OccurredAt, delta)], null, dropped);
     }
 
     private static DecideResult Retire(ProfileState state, RetireIntoSurvivor command)

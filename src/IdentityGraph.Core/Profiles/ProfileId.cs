@@ -1,13 +1,15 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
+using IdentityGraph.Core.Observations;
 
 namespace IdentityGraph.Core.Profiles;
 
 /// <summary>
 /// A profile's id: a ULID (26 Crockford base-32 characters) whose time part is the creating observation's event time
-/// and whose random part is a hash of its observation id. Deterministic, so a replay creates the same id; ordinal
-/// order is time order, so "union by minimum id" keeps the oldest profile.
+/// and whose random part is a hash of its observation id and identifier keys (<see cref="For(NormalizedObservation)"/>).
+/// Deterministic, so a replay creates the same id; ordinal order is time order, so "union by minimum id" keeps the
+/// oldest profile.
 /// </summary>
 public readonly record struct ProfileId : IComparable<ProfileId>
 {
@@ -22,13 +24,27 @@ public readonly record struct ProfileId : IComparable<ProfileId>
     /// <summary>The event time encoded in the id (millisecond precision).</summary>
     public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds((long)(Decode(Value) >> 80));
 
-    /// <summary>The deterministic id of the profile an observation creates.</summary>
-    public static ProfileId For(string observationId, DateTimeOffset observedAt)
+    /// <summary>
+    /// The deterministic id of the profile an observation creates. The hash covers the observation id <em>and</em> the
+    /// sorted identifier keys: a producer that reuses an observation id (and event time) for other identifiers gets a
+    /// different id, so the two observations cannot claim one new profile and link strangers; a replay of the same
+    /// observation still gets the same id. Consents and attributes do not count: they link nothing.
+    /// </summary>
+    public static ProfileId For(NormalizedObservation observation)
     {
-        ArgumentNullException.ThrowIfNull(observationId);
-        var milliseconds = (ulong)Math.Clamp(observedAt.ToUnixTimeMilliseconds(), 0, (1L << 48) - 1);
+        ArgumentNullException.ThrowIfNull(observation);
+        // Observation ids hold no control characters (validated), so a line feed separates the parts unambiguously.
+        var seed = string.Join('\n', observation.Identifiers.Select(i => i.Key.Value).Order(StringComparer.Ordinal).Prepend(observation.ObservationId));
+        return For(seed, observation.ObservedAt);
+    }
+
+    /// <summary>The deterministic id for a seed text and a time (the time part of the ULID).</summary>
+    public static ProfileId For(string seed, DateTimeOffset time)
+    {
+        ArgumentNullException.ThrowIfNull(seed);
+        var milliseconds = (ulong)Math.Clamp(time.ToUnixTimeMilliseconds(), 0, (1L << 48) - 1);
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(observationId), hash);
+        SHA256.HashData(Encoding.UTF8.GetBytes(seed), hash);
         UInt128 value = milliseconds;
         for (var i = 0; i < 10; i++)
         {

@@ -51,6 +51,22 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
         using var slots = new SemaphoreSlim(parallelism);
         var running = new List<Task>();
 
+        // Lines refused by validation are written here; observations the graph refuses (a profile limit) from their tasks.
+        using var rejectsGate = new SemaphoreSlim(1);
+        async Task Reject(long number, ValidationError error, string line)
+        {
+            Interlocked.Increment(ref counts[(int)Counter.Rejected]);
+            await rejectsGate.WaitAsync(cancellationToken);
+            try
+            {
+                await rejects.WriteLineAsync(RejectLine(number, error, line).AsMemory(), cancellationToken);
+            }
+            finally
+            {
+                rejectsGate.Release();
+            }
+        }
+
         using var reader = new StreamReader(input, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
         long lineNumber = 0;
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
@@ -65,13 +81,13 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
             var prepared = Prepare(line);
             if (prepared.Error is { } error)
             {
-                Interlocked.Increment(ref counts[(int)Counter.Rejected]);
-                await rejects.WriteLineAsync(RejectLine(lineNumber, error, line).AsMemory(), cancellationToken);
+                await Reject(lineNumber, error, line);
                 continue;
             }
 
             await slots.WaitAsync(cancellationToken);
-            running.Add(ResolveAsync(prepared.Observation!, counts, slots, cancellationToken));
+            var number = lineNumber;
+            running.Add(ResolveAsync(prepared.Observation!, counts, slots, e => Reject(number, e, line), cancellationToken));
             if (running.Count >= parallelism * 4)
             {
                 running.RemoveAll(t => t.IsCompleted);
@@ -105,7 +121,8 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
         return normalized.IsValid ? (normalized.Observation, null) : (null, normalized.Error);
     }
 
-    private async Task ResolveAsync(NormalizedObservation observation, long[] counts, SemaphoreSlim slots, CancellationToken cancellationToken)
+    private async Task ResolveAsync(
+        NormalizedObservation observation, long[] counts, SemaphoreSlim slots, Func<ValidationError, Task> reject, CancellationToken cancellationToken)
     {
         try
         {
@@ -123,6 +140,12 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
                         _ => Counter.NothingNew,
                     })]);
                     Interlocked.Add(ref counts[(int)Counter.ProfilesMerged], result.ProfilesMerged);
+                    return;
+                }
+                catch (ObservationRejectedException e)
+                {
+                    // Refused by the graph (a profile limit): as final as a validation error, and nothing was written.
+                    await reject(e.Error);
                     return;
                 }
                 catch (Exception e) when (attempt < Attempts && e is not OperationCanceledException)

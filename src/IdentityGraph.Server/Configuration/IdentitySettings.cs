@@ -1,4 +1,5 @@
 using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Profiles;
 
 namespace IdentityGraph.Server.Configuration;
 
@@ -25,6 +26,15 @@ public sealed class IdentitySettings
     /// <summary>Refuse placeholder values (noreply@…, a phone of one repeated digit) with <c>identifier.placeholder</c>.</summary>
     public bool RejectPlaceholders { get; set; } = true;
 
+    /// <summary>
+    /// Identifiers one profile may hold; an observation that would grow a profile (or a merge) beyond it is refused
+    /// with <c>profile.identifier_limit</c>. Soft: concurrent observations can overshoot by their own identifiers.
+    /// </summary>
+    public int MaxIdentifiersPerProfile { get; set; } = ProfileLimits.Default.MaxIdentifiers;
+
+    /// <summary>Attribute keys one profile keeps: the smallest keys (ordinal); the others are dropped and counted.</summary>
+    public int MaxAttributesPerProfile { get; set; } = ProfileLimits.Default.MaxAttributes;
+
     /// <summary>Problems a person must fix before the program can start; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -37,6 +47,11 @@ public sealed class IdentitySettings
         if (DefaultPhoneRegion is not null && !PhoneNormalizer.IsKnownRegion(DefaultPhoneRegion))
         {
             problems.Add($"{Section}:DefaultPhoneRegion '{DefaultPhoneRegion}' is not a known ISO 3166 alpha-2 region code.");
+        }
+
+        if (MaxIdentifiersPerProfile < 1 || MaxAttributesPerProfile < 1)
+        {
+            problems.Add($"{Section}:MaxIdentifiersPerProfile and {Section}:MaxAttributesPerProfile must be at least 1.");
         }
 
         foreach (var (source, region) in PhoneRegionBySource)
@@ -57,6 +72,8 @@ public sealed class IdentitySettings
         FoldEmailProviderAliases = FoldEmailProviderAliases,
         RejectPlaceholders = RejectPlaceholders,
     };
+
+    public ProfileLimits ToProfileLimits() => new() { MaxIdentifiers = MaxIdentifiersPerProfile, MaxAttributes = MaxAttributesPerProfile };
 
     public IdentifierKeyer CreateKeyer() => new(KeySecret ?? IdentifierKeyer.DevelopmentSecret);
 }

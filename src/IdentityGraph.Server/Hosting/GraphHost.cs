@@ -30,7 +30,7 @@ public static class GraphHost
         builder.Services.AddSingleton(new ObservationNormalizer(
             new IdentifierNormalizer(identity.ToNormalizationOptions()), identity.CreateKeyer()));
         builder.Services.AddIdentityGraph(
-            new IdentityGraphOptions { Storage = storage },
+            new IdentityGraphOptions { Storage = storage, Limits = identity.ToProfileLimits() },
             (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
 
         var host = builder.Build();

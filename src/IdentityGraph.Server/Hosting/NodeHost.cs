@@ -87,7 +87,7 @@ public static class NodeHost
         builder.Services.AddSingleton(keyer);
         builder.Services.AddSingleton(new ObservationNormalizer(normalizer, keyer));
         builder.Services.AddIdentityGraph(
-            settings.Server.ToGraphOptions(settings.Storage),
+            settings.Server.ToGraphOptions(settings.Storage) with { Limits = identity.ToProfileLimits() },
             (akka, provider) => akka
                 .LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel)
                 .AddOutbox(settings.Kafka, provider));

@@ -35,7 +35,7 @@ public sealed class TestGraph : IAsyncDisposable
         new IdentifierNormalizer(new NormalizationOptions { DefaultPhoneRegion = "DK" }),
         new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
 
-    public static async Task<TestGraph> StartAsync(StorageSettings storage, int snapshotEvery = 100)
+    public static async Task<TestGraph> StartAsync(StorageSettings storage, int snapshotEvery = 100, Core.Profiles.ProfileLimits? limits = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -46,6 +46,7 @@ public sealed class TestGraph : IAsyncDisposable
             ShardCount = 10,
             SnapshotEvery = snapshotEvery,
             AskTimeout = TimeSpan.FromSeconds(60),
+            Limits = limits ?? Core.Profiles.ProfileLimits.Default,
         },
         (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
         var host = builder.Build();

@@ -182,6 +182,7 @@ public sealed class GraphSerializerTests : IDisposable
             MergedProfileIds = [ProfileId.For("obs-7", T0.AddHours(2)), ProfileId.For("obs-8", T0.AddHours(3))],
             CreatedAt = T0,
             UpdatedAt = T0.AddDays(3),
+            AttributeHorizon = "first_name",
         };
     }
 

@@ -48,6 +48,35 @@ public sealed class ObservationParserTests
         Assert.Equal("Aarhus", result.Observation.Attributes["city"]);
     }
 
+    [Theory]
+    [InlineData(null, "")]
+    [InlineData("application/json", "")]
+    [InlineData(null, " \r\n")]
+    [InlineData("application/json; charset=utf-8", "\t")]
+    public void JSON_with_a_UTF8_byte_order_mark_is_accepted(string? contentType, string whiteSpace)
+    {
+        var value = Encoding.UTF8.GetBytes(whiteSpace).Concat(new byte[] { 0xEF, 0xBB, 0xBF }).Concat(Encoding.UTF8.GetBytes(Json)).ToArray();
+        var result = ObservationParser.Parse(value, contentType);
+        Assert.True(result.IsValid, result.Error?.ToString());
+        Assert.Equal("o-1", result.Observation!.ObservationId);
+        Assert.Equal("Aarhus", result.Observation.Attributes["city"]);
+    }
+
+    [Fact]
+    public void A_JSON_line_that_starts_with_U_FEFF_is_accepted()
+    {
+        var result = ObservationParser.ParseJson("\uFEFF" + Json);
+        Assert.True(result.IsValid, result.Error?.ToString());
+        Assert.Equal("o-1", result.Observation!.ObservationId);
+    }
+
+    [Fact]
+    public void A_byte_order_mark_alone_or_inside_the_JSON_is_still_refused()
+    {
+        Assert.Equal(ObservationErrorCodes.InvalidJson, ObservationParser.Parse(new byte[] { 0xEF, 0xBB, 0xBF }, "application/json").Error?.Code);
+        Assert.Equal(ObservationErrorCodes.InvalidJson, ObservationParser.ParseJson("{\uFEFF\"observationId\":\"o\"}").Error?.Code);
+    }
+
     [Fact]
     public void Snake_case_field_names_and_unknown_fields_are_accepted()
     {

@@ -1,0 +1,74 @@
+using System.Text;
+using IdentityGraph.Server.Tests.Support;
+
+namespace IdentityGraph.Server.Tests;
+
+/// <summary>
+/// <c>identitygraph import</c> against careless and hostile input, as a user runs it (the real executable on a real
+/// SQLite file): byte-order marks, reused observation ids.
+/// </summary>
+public sealed class ImportGuardTests : IDisposable
+{
+    private const string Ann = """{"observationId":"dup","observedAt":"2026-11-01T10:00:00Z","identifiers":[{"type":"EMAIL","value":"ann@example.com"},{"type":"PHONE","value":"+4512345678"}]}""";
+    private const string Bob = """{"observationId":"dup","observedAt":"2026-11-01T10:00:00Z","identifiers":[{"type":"EMAIL","value":"bob@example.com"}]}""";
+
+    private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-import-guard-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    /// <summary>
+    /// A file written with a byte-order mark, and a second file appended to it with its own (a U+FEFF at the start of
+    /// a line), whose two observations reuse one id and event time for two strangers: two profiles, in either order.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Byte_order_marks_are_accepted_and_a_reused_id_does_not_merge_strangers(bool reversed)
+    {
+        var (first, second) = reversed ? (Bob, Ann) : (Ann, Bob);
+        var input = Path.Combine(directory, $"bom-{reversed}.jsonl");
+        await File.WriteAllTextAsync(input, "\uFEFF" + first + "\n\uFEFF" + second + "\n", new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        Assert.Equal([0xEF, 0xBB, 0xBF], (await File.ReadAllBytesAsync(input))[..3]);
+        var persistence = "sqlite:" + Path.Combine(directory, $"graph-{reversed}.db");
+
+        // One at a time, so that the order is the file's.
+        var (exitCode, stdout, stderr) = await Run("import", "--in", input, "--persistence", persistence, "--parallelism", "1");
+        Assert.True(exitCode == 0, stderr);
+        Assert.Matches(@"rejected\s+0\b", stdout);
+        Assert.Matches(@"profiles created\s+2\b", stdout);
+
+        var output = Path.Combine(directory, $"export-{reversed}.jsonl");
+        (exitCode, _, stderr) = await Run("export", "--out", output, "--persistence", persistence);
+        Assert.True(exitCode == 0, stderr);
+        var exported = PartitionFiles.Export(await File.ReadAllLinesAsync(output));
+        Assert.Equal(["EMAIL||ann@example.com PHONE||+4512345678", "EMAIL||bob@example.com"], exported);
+        Assert.Equal(PartitionFiles.Reference(input), exported);
+    }
+
+    /// <summary>
+    /// With <c>MaxIdentifiersPerProfile</c> 120, observations that share one e-mail and bring 49 new identifiers each:
+    /// two are taken (99 identifiers), the rest are listed as rejected with <c>profile.identifier_limit</c>, not failed.
+    /// </summary>
+    [Fact]
+    public async Task Observations_beyond_the_identifier_limit_are_listed_as_rejected_with_the_code()
+    {
+        var input = Path.Combine(directory, "hub.jsonl");
+        await File.WriteAllLinesAsync(input, Enumerable.Range(0, 5).Select(i =>
+            $$"""{"observationId":"hub-{{i}}","observedAt":"2026-11-01T10:0{{i}}:00Z","identifiers":[{"type":"EMAIL","value":"hub@example.com"},""" +
+            string.Join(",", Enumerable.Range(0, 49).Select(j => $$"""{"type":"CUSTOMER_ID","value":"c-{{i}}-{{j}}"}""")) + "]}"));
+        var persistence = "sqlite:" + Path.Combine(directory, "hub.db");
+
+        var (exitCode, stdout, stderr) = await NormalizeCommandTests.RunExecutable(
+            ["import", "--in", input, "--persistence", persistence, "--parallelism", "1"], "", TimeSpan.FromMinutes(5),
+            ("IdentityGraph__Identity__MaxIdentifiersPerProfile", "120"));
+        Assert.True(exitCode == 0, stderr);
+        Assert.Matches(@"rejected\s+3\b", stdout);
+        Assert.Matches(@"failed\s+0\b", stdout);
+        var rejects = await File.ReadAllLinesAsync(input + ".rejects.jsonl");
+        Assert.Equal(3, rejects.Length);
+        Assert.All(rejects, r => Assert.Contains("\"code\":\"profile.identifier_limit\"", r, StringComparison.Ordinal));
+    }
+
+    private static Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args) =>
+        NormalizeCommandTests.RunExecutable(args, "", TimeSpan.FromMinutes(5));
+}
