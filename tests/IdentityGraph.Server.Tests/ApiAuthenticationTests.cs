@@ -298,3 +298,45 @@ public sealed class DevelopmentSecretWarningTests : IDisposable
         Assert.DoesNotContain("development secret", configured.Stderr, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The two loopback rules on their own: the listener addresses start-up reads, and the caller check behind it.</summary>
+public sealed class LoopbackRuleTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:8080", true)]
+    [InlineData("http://127.1.2.3:8080/", true)]
+    [InlineData("http://localhost:8080", true)]
+    [InlineData("http://LOCALHOST:8080", true)]
+    [InlineData("http://[::1]:8080", true)]
+    [InlineData("http://0.0.0.0:8080", false)]
+    [InlineData("http://[::]:8080", false)]
+    [InlineData("http://*:8080", false)]
+    [InlineData("http://+:8080", false)]
+    [InlineData("https://node-0.example:8443", false)]
+    [InlineData("http://10.1.2.3:8080", false)]
+    [InlineData("http://unix:/run/identitygraph.sock", false)]
+    [InlineData("not a url", false)]
+    public void A_listener_is_loopback_only_where_kestrel_binds_loopback_only(string listener, bool loopback) =>
+        Assert.Equal(loopback, Hosting.ListenerRule.IsLoopback(listener));
+
+    [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("::1", true)]
+    [InlineData("::ffff:127.0.0.1", true)]
+    [InlineData("10.1.2.3", false)]
+    [InlineData("::ffff:10.1.2.3", false)]
+    [InlineData("fe80::1", false)]
+    public void Without_a_key_only_a_connection_that_arrived_on_loopback_is_accepted(string localAddress, bool accepted)
+    {
+        var open = new Api.ApiKeyAuthentication(key: null);
+        Assert.Equal(accepted, open.Accepts(null, null, IPAddress.Parse(localAddress)));
+        Assert.False(open.Accepts(null, null, localAddress: null));
+
+        // With a key, the address does not matter: only the key does.
+        var keyed = new Api.ApiKeyAuthentication("a-key-of-enough-length");
+        Assert.True(keyed.Accepts("a-key-of-enough-length", null, IPAddress.Parse(localAddress)));
+        Assert.True(keyed.Accepts(null, "Bearer a-key-of-enough-length", IPAddress.Parse(localAddress)));
+        Assert.False(keyed.Accepts(null, null, IPAddress.Parse(localAddress)));
+        Assert.False(keyed.Accepts("a-key-of-enough-lengtH", null, IPAddress.Parse(localAddress)));
+    }
+}
