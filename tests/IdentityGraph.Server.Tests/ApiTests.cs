@@ -97,7 +97,7 @@ public sealed class ApiNode : IAsyncLifetime
 }
 
 /// <summary>The lookup API (HTTP and gRPC), its authentication, metrics and health on a real node.</summary>
-public sealed class ApiTests(ApiNode node) : IClassFixture<ApiNode>
+public sealed partial class ApiTests(ApiNode node) : IClassFixture<ApiNode>
 {
     [Fact]
     public async Task An_identifier_is_found_however_a_channel_writes_it()

@@ -37,6 +37,8 @@ public sealed class DemoCommandTests
             var output = stdout.ToString();
             Assert.True(output.Contains("Serving until Ctrl-C", StringComparison.Ordinal), $"{output}\n{stderr}");
             Assert.Contains("observations streamed", output, StringComparison.Ordinal);
+            // The demo runs on the public development secret, and says so.
+            Assert.Contains(Configuration.IdentitySettings.DevelopmentSecretWarning, stderr.ToString(), StringComparison.Ordinal);
             Assert.Contains("profiles (customers found)", output, StringComparison.Ordinal);
             Assert.Contains("largest profiles", output, StringComparison.Ordinal);
             // The sample carries malformed records and placeholder e-mails: both are reported, neither stops the run.

@@ -65,7 +65,7 @@ public sealed class SettingsTests
         var (open, _, openError) = await NormalizeCommandTests.RunExecutable(
             ["settings", "--check"], "", ("IdentityGraph__Http__Url", "http://0.0.0.0:8080"));
         Assert.Equal(2, open);
-        Assert.Contains("IdentityGraph:Api:Key is required when HTTP or gRPC listens beyond loopback", openError, StringComparison.Ordinal);
+        Assert.Contains("IdentityGraph:Api:Key is required when a listener is beyond loopback (http://0.0.0.0:8080/)", openError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,17 +1,21 @@
 using System.Net;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace IdentityGraph.Server.Api;
 
 /// <summary>
-/// API-key authentication of the lookup API (HTTP <c>/v1/…</c> and gRPC): the key goes in the <c>X-Api-Key</c> header
-/// (gRPC metadata <c>x-api-key</c>) or as <c>Authorization: Bearer KEY</c>. Without a configured key the API is open,
-/// which start-up allows only when every listener is on loopback. Health and metrics stay open: they carry no personal
-/// data and probes and scrapers rarely hold keys.
+/// The API key of the lookup API: sent in the <c>X-Api-Key</c> header (gRPC metadata <c>x-api-key</c>) or as
+/// <c>Authorization: Bearer KEY</c>. Without a configured key, only callers on a loopback listener are accepted.
 /// </summary>
 public sealed class ApiKeyAuthentication(string? key)
 {
@@ -22,18 +26,16 @@ public sealed class ApiKeyAuthentication(string? key)
 
     public bool Required => expected is not null;
 
-    /// <summary>True when the <paramref name="listener"/> URL is only reachable from this machine.</summary>
-    public static bool IsLoopback(Uri listener)
-    {
-        ArgumentNullException.ThrowIfNull(listener);
-        return listener.IsLoopback || (IPAddress.TryParse(listener.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
-    }
-
-    public bool Accepts(string? apiKeyHeader, string? authorizationHeader)
+    /// <summary>
+    /// True when the caller may use the API: it presents the configured key, or no key is configured and the connection
+    /// came in on a loopback address (<paramref name="localAddress"/>, the listener's side of the connection).
+    /// </summary>
+    public bool Accepts(string? apiKeyHeader, string? authorizationHeader, IPAddress? localAddress)
     {
         if (expected is null)
         {
-            return true;
+            // Start-up refuses a listener beyond loopback without a key; this holds even for one that slipped through.
+            return localAddress is not null && IsLoopback(localAddress);
         }
 
         var presented = apiKeyHeader;
@@ -47,40 +49,80 @@ public sealed class ApiKeyAuthentication(string? key)
             CryptographicOperations.FixedTimeEquals(expected, SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
     }
 
-    /// <summary>Middleware: 401 with an error body for <c>/v1</c> requests without the key.</summary>
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    /// <summary>True for 127.0.0.0/8 and ::1, also written as an IPv4-mapped IPv6 address.</summary>
+    public static bool IsLoopback(IPAddress address)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(next);
-        if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) &&
-            !Accepts(context.Request.Headers[HeaderName], context.Request.Headers.Authorization))
+        ArgumentNullException.ThrowIfNull(address);
+        return IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+    }
+
+    /// <summary>
+    /// Registers the <see cref="ApiKeyAuthenticationHandler.SchemeName"/> scheme and a fallback authorization policy
+    /// that requires it on every endpoint (REST routes, gRPC methods, and any endpoint added later) whatever the path's
+    /// spelling: only endpoints marked <c>AllowAnonymous</c> (health, readiness, metrics) are open.
+    /// </summary>
+    public static IServiceCollection Register(IServiceCollection services, string? key)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(new ApiKeyAuthentication(key));
+        // The core services only: AddAuthentication() would add data protection, which writes a key ring to the home
+        // directory at start, for cookies this API never issues.
+        services.AddAuthenticationCore(o =>
         {
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(LookupHttpEndpoints.ErrorBody(
-                LookupErrorCodes.Unauthenticated, $"Send the API key in the {HeaderName} header (or Authorization: Bearer)."));
+            o.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: null);
+            o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName;
+        });
+        services.AddTransient<ApiKeyAuthenticationHandler>();
+        services.AddWebEncoders();
+        services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName)
+            .RequireAuthenticatedUser()
+            .Build());
+        return services;
+    }
+}
+
+/// <summary>
+/// The ASP.NET Core authentication scheme over <see cref="ApiKeyAuthentication"/>. A refused caller gets <c>401</c>
+/// with <c>{"error":{"code":"api.unauthenticated",…}}</c>, or for gRPC the status UNAUTHENTICATED with the code in
+/// the trailer <c>identitygraph-error-code</c>.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyAuthentication apiKey)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    private const string HttpMessage = $"Send the API key in the {ApiKeyAuthentication.HeaderName} header (or Authorization: Bearer).";
+    private const string GrpcMessage = "Send the API key in the x-api-key metadata (or authorization: Bearer).";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var headers = Request.Headers;
+        if (!apiKey.Accepts(headers[ApiKeyAuthentication.HeaderName], headers.Authorization, Context.Connection.LocalIpAddress))
+        {
+            return Task.FromResult(AuthenticateResult.Fail(apiKey.Required ? "missing or wrong API key" : "no API key configured and the listener is beyond loopback"));
+        }
+
+        var caller = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "api-client")], SchemeName));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(caller, SchemeName)));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Request.ContentType is { } contentType && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase))
+        {
+            // A trailers-only gRPC answer, as Grpc.AspNetCore gives for a call that fails before any message.
+            Response.StatusCode = StatusCodes.Status200OK;
+            Response.ContentType = "application/grpc";
+            Response.Headers["grpc-status"] = ((int)StatusCode.Unauthenticated).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Response.Headers["grpc-message"] = $"{LookupErrorCodes.Unauthenticated}: {GrpcMessage}";
+            Response.Headers[LookupGrpcService.ErrorCodeTrailer] = LookupErrorCodes.Unauthenticated;
             return;
         }
 
-        await next(context);
-    }
-
-    /// <summary>The same check for gRPC calls, answered with UNAUTHENTICATED.</summary>
-    public sealed class GrpcInterceptor(ApiKeyAuthentication authentication) : Interceptor
-    {
-        public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-            TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-        {
-            ArgumentNullException.ThrowIfNull(context);
-            ArgumentNullException.ThrowIfNull(continuation);
-            var headers = context.RequestHeaders;
-            if (!authentication.Accepts(headers.GetValue("x-api-key"), headers.GetValue("authorization")))
-            {
-                throw LookupGrpcService.Failure(StatusCode.Unauthenticated, LookupErrorCodes.Unauthenticated, "Send the API key in the x-api-key metadata.");
-            }
-
-            return continuation(request, context);
-        }
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        Response.ContentType = "application/json";
+        await Response.WriteAsync(LookupHttpEndpoints.ErrorBody(LookupErrorCodes.Unauthenticated, HttpMessage));
     }
 }

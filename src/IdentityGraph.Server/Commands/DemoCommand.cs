@@ -70,6 +70,7 @@ public static class DemoCommand
             }
 
             var configuration = DemoConfiguration(SettingsLoader.Load());
+            await SettingsLoader.Identity(configuration).WarnIfDevelopmentSecretAsync(Console.Error);
             var server = SettingsLoader.Server(configuration);
             await using var broker = StartBroker(parse.GetValue(kafkaPort));
             var kafka = ServeCommand.KafkaSettings(configuration, broker.BootstrapServers);
@@ -79,7 +80,7 @@ public static class DemoCommand
             await using var app = NodeHost.Build(configuration, new NodeSettings(server, storage, kafka, httpUri, grpcUri), LogLevel.Warning);
 
             AnsiConsole.MarkupLine($"[bold]IdentityGraph demo[/]: dev broker [blue]{broker.BootstrapServers}[/], SQLite [blue]{Markup.Escape(storage.DisplayString)}[/], one node");
-            await app.StartAsync(cancellationToken);
+            await NodeHost.StartAsync(app, cancellationToken);
             var run = await StreamAsync(app, broker.BootstrapServers, new DemoData(parse.GetValue(seed), population), observations, cancellationToken);
             await PrintSummaryAsync(app, run, broker.BootstrapServers, httpUri, grpcUri);
 

@@ -35,6 +35,7 @@ public static class ExportCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = SettingsLoader.Load();
+            await SettingsLoader.Identity(configuration).WarnIfDevelopmentSecretAsync(Console.Error);
             var storage = PersistenceOption.Parse(parse.GetValue(persistence), configuration);
             var file = parse.GetValue(output)!;
             if (storage.SqliteFile is { } sqlite && !File.Exists(sqlite))

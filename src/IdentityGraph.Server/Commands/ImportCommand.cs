@@ -43,6 +43,7 @@ public static class ImportCommand
             }
 
             var configuration = SettingsLoader.Load();
+            await SettingsLoader.Identity(configuration).WarnIfDevelopmentSecretAsync(Console.Error);
             var storage = PersistenceOption.Parse(parse.GetValue(persistence), configuration);
             var rejectsPath = file.FullName + ".rejects.jsonl";
             await Console.Error.WriteLineAsync($"importing {file.Name} into {storage.DisplayString}");

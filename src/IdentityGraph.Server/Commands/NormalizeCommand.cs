@@ -55,12 +55,8 @@ public static class NormalizeCommand
                 throw new ConfigurationException(problems);
             }
 
+            await settings.WarnIfDevelopmentSecretAsync(Console.Error);
             var keyer = settings.CreateKeyer();
-            if (keyer.IsDevelopmentSecret)
-            {
-                await Console.Error.WriteLineAsync(
-                    "warning: no IdentityGraph__Identity__KeySecret configured; keys use the public development secret and will not match production.");
-            }
 
             var normalizer = new IdentifierNormalizer(settings.ToNormalizationOptions());
             using var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false));

@@ -51,6 +51,7 @@ public static class ServeCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = SettingsLoader.Load();
+            await SettingsLoader.Identity(configuration).WarnIfDevelopmentSecretAsync(Console.Error);
             var server = SettingsLoader.Server(configuration);
             var storage = PersistenceOption.Parse(parse.GetValue(persistence), configuration);
             var httpUri = HttpOption(parse.GetValue(http) ?? server.Http.Url);
@@ -58,9 +59,11 @@ public static class ServeCommand
             var options = KafkaSettings(configuration, broker?.BootstrapServers ?? parse.GetValue(kafka));
             var settings = new NodeSettings(server, storage, options, httpUri, GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl));
             await using var app = NodeHost.Build(configuration, settings);
+            // Not the command's token: the host stops gracefully on SIGTERM by itself, also while it starts.
+            await NodeHost.StartAsync(app, CancellationToken.None);
             await Console.Error.WriteLineAsync(
                 $"serving: kafka {options.BootstrapServers}, storage {settings.Storage.DisplayString}, http {settings.Http}, grpc {settings.Grpc?.ToString() ?? "none"}");
-            await app.RunAsync();
+            await app.WaitForShutdownAsync(CancellationToken.None);
             return 0;
         });
         return command;

@@ -36,14 +36,15 @@ public static class SettingsCommand
 
             var configuration = SettingsLoader.Load();
             var server = SettingsLoader.Server(configuration);
-            var problems = SettingsLoader.Identity(configuration).Validate()
+            var identity = SettingsLoader.Identity(configuration);
+            var problems = identity.Validate()
                 .Concat(server.Validate())
                 .Concat(ServeCommand.KafkaSettings(configuration, null).Validate(requireBootstrapServers: false))
                 .ToList();
             // Bad listener URLs are already among the problems; the key rule needs usable ones.
             if (ServerSettings.TryListenerUrl(server.Http.Url, out var http) && ServerSettings.TryOptionalListenerUrl(server.Http.GrpcUrl, out var grpc))
             {
-                problems.AddRange(NodeHost.ApiKeyProblems(server, http, grpc));
+                problems.AddRange(ListenerRule.For(server, identity).Problems(ListenerRule.Configured(configuration, http, grpc)));
             }
 
             try

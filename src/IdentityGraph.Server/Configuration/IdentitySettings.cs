@@ -75,5 +75,26 @@ public sealed class IdentitySettings
 
     public ProfileLimits ToProfileLimits() => new() { MaxIdentifiers = MaxIdentifiersPerProfile, MaxAttributes = MaxAttributesPerProfile };
 
+    /// <summary>
+    /// What every command that keys, stores or serves identifiers (normalize, serve, demo, import, export) prints on
+    /// stderr when no secret is configured.
+    /// </summary>
+    public const string DevelopmentSecretWarning =
+        "warning: no IdentityGraph__Identity__KeySecret configured; identifier keys use the public development secret " +
+        "(anyone can recompute them, and they will not match production). Set a secret of your own for real data.";
+
+    /// <summary>True when identifier keys use the public development secret: none configured, or that one copied in.</summary>
+    public bool UsesDevelopmentSecret => KeySecret is null || KeySecret == IdentifierKeyer.DevelopmentSecret;
+
+    /// <summary>Writes <see cref="DevelopmentSecretWarning"/> to <paramref name="stderr"/> when <see cref="UsesDevelopmentSecret"/>.</summary>
+    public async Task WarnIfDevelopmentSecretAsync(TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (UsesDevelopmentSecret)
+        {
+            await stderr.WriteLineAsync(DevelopmentSecretWarning);
+        }
+    }
+
     public IdentifierKeyer CreateKeyer() => new(KeySecret ?? IdentifierKeyer.DevelopmentSecret);
 }

@@ -11,7 +11,10 @@ using IdentityGraph.Server.Api;
 using IdentityGraph.Server.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,14 +44,13 @@ public static class NodeHost
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(settings);
         var identity = SettingsLoader.Identity(configuration);
+        var listenerRule = ListenerRule.For(settings.Server, identity);
         var problems = identity.Validate().Concat(settings.Server.Validate()).Concat(settings.Kafka.Validate()).ToList();
-        problems.AddRange(ApiKeyProblems(settings.Server, settings.Http, settings.Grpc));
+        problems.AddRange(listenerRule.Problems(ListenerRule.Configured(configuration, settings.Http, settings.Grpc)));
         if (problems.Count > 0)
         {
             throw new ConfigurationException(problems);
         }
-
-        var authentication = new ApiKeyAuthentication(settings.Server.Api.Key);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -96,9 +98,9 @@ public static class NodeHost
 
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddSingleton<ProfileLookup>();
-        builder.Services.AddSingleton(authentication);
-        builder.Services.AddSingleton<ApiKeyAuthentication.GrpcInterceptor>();
-        builder.Services.AddGrpc(o => o.Interceptors.Add<ApiKeyAuthentication.GrpcInterceptor>());
+        builder.Services.AddSingleton(listenerRule);
+        ApiKeyAuthentication.Register(builder.Services, settings.Server.Api.Key);
+        builder.Services.AddGrpc();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(IngestionStatistics.MeterName, GraphTelemetry.MeterName)
             // ASP.NET Core's own request metrics (route templates only: no identifier appears in a label).
@@ -112,28 +114,37 @@ public static class NodeHost
             .AddPrometheusExporter());
 
         var app = builder.Build();
-        app.Use((context, next) => authentication.InvokeAsync(context, next));
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        // Every endpoint needs the API key (the fallback policy), whatever the spelling of its path; these three carry
+        // no personal data and serve probes and scrapers, which rarely hold keys.
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
+        app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
         app.MapGet("/readyz", async (Readiness readiness, HttpContext context) =>
         {
             var (ready, checks) = await readiness.CheckAsync(context.RequestAborted);
             checks["status"] = ready ? "ready" : "not ready";
             return Results.Text(checks.ToJsonString() + "\n", "application/json", statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-        });
+        }).AllowAnonymous();
         app.MapLookupHttpApi();
         app.MapGrpcService<LookupGrpcService>();
         return app;
     }
 
-    /// <summary>The API must not be open beyond this machine: without a key, every listener must be on loopback.</summary>
-    public static IEnumerable<string> ApiKeyProblems(ServerSettings server, Uri http, Uri? grpc)
+    /// <summary>
+    /// Starts the node, then applies the <see cref="ListenerRule"/> to the addresses Kestrel actually bound (however they
+    /// were configured); stops it again and throws <see cref="ConfigurationException"/> when one breaks the rule.
+    /// </summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(server);
-        ArgumentNullException.ThrowIfNull(http);
-        if (server.Api.Key is null && (!ApiKeyAuthentication.IsLoopback(http) || grpc is not null && !ApiKeyAuthentication.IsLoopback(grpc)))
+        ArgumentNullException.ThrowIfNull(app);
+        await app.StartAsync(cancellationToken);
+        var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        var problems = app.Services.GetRequiredService<ListenerRule>().Problems(bound);
+        if (problems.Count > 0)
         {
-            yield return $"{ServerSettings.Section}:Api:Key is required when HTTP or gRPC listens beyond loopback ({http}{(grpc is null ? "" : ", " + grpc)}).";
+            await app.StopAsync(CancellationToken.None);
+            throw new ConfigurationException(problems);
         }
     }
 
