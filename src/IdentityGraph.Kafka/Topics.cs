@@ -15,6 +15,12 @@ public static class Topics
     /// <summary>Compacted latest <c>Profile</c> per id; a tombstone once a profile is merged away or erased.</summary>
     public const string Profiles = "identity.profiles";
 
+    /// <summary>
+    /// Profile events and snapshots the outbox could not publish (larger than the broker accepts, or refused for good),
+    /// with the reason in headers; the outbox moves on instead of stalling every profile behind one record.
+    /// </summary>
+    public const string ProfileEventsDeadLetters = "identity.profile-events.dlq";
+
     /// <summary>Every default topic, in the order above.</summary>
-    public static IReadOnlyList<string> All { get; } = [Observations, DeadLetters, ProfileEvents, Profiles];
+    public static IReadOnlyList<string> All { get; } = [Observations, DeadLetters, ProfileEvents, Profiles, ProfileEventsDeadLetters];
 }

@@ -132,56 +132,15 @@ public sealed class KafkaNodeTests : IAsyncLifetime
 
     private static readonly Dictionary<string, string> FastRebalance = new() { ["session.timeout.ms"] = "6000", ["heartbeat.interval.ms"] = "500" };
 
-    private async Task<IHost> StartNodeAsync(int maxInFlight = 512, Dictionary<string, string>? consumer = null)
-    {
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, Ingestion = { MaxInFlight = maxInFlight, Consumer = consumer ?? [] } };
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(Normalizer);
-        builder.Services.AddIdentityGraph(
-            new IdentityGraphOptions { Storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory, "graph.db")), ShardCount = 10 },
-            (akka, provider) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel).AddOutbox(options, provider));
-        builder.Services.AddKafka(options);
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
-    }
+    private Task<IHost> StartNodeAsync(int maxInFlight = 512, Dictionary<string, string>? consumer = null) =>
+        TestNode.StartAsync(
+            new KafkaOptions { BootstrapServers = broker.BootstrapServers, Ingestion = { MaxInFlight = maxInFlight, Consumer = consumer ?? [] } },
+            Normalizer,
+            directory);
 
-    private async Task ProduceAsync(IEnumerable<Observation> observations)
-    {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers, LingerMs = 5 }).Build();
-        foreach (var observation in observations)
-        {
-            producer.Produce(Topics.Observations, new Message<string, byte[]> { Key = observation.ObservationId, Value = observation.ToByteArray() });
-        }
+    private Task ProduceAsync(IEnumerable<Observation> observations) => TestNode.ProduceAsync(broker.BootstrapServers, observations);
 
-        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        await Task.CompletedTask;
-    }
-
-    private List<ConsumeResult<string, byte[]>> ReadAll(string topic)
-    {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = broker.BootstrapServers,
-            GroupId = "reader-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false,
-            FetchWaitMaxMs = 50,
-        }).Build();
-        consumer.Assign(Enumerable.Range(0, 3).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
-        var records = new List<ConsumeResult<string, byte[]>>();
-        var last = DateTime.UtcNow;
-        while (DateTime.UtcNow - last < TimeSpan.FromSeconds(1))
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is { Message: not null } record)
-            {
-                records.Add(record);
-                last = DateTime.UtcNow;
-            }
-        }
-
-        return records;
-    }
+    private List<ConsumeResult<string, byte[]>> ReadAll(string topic) => TestNode.ReadAll(broker.BootstrapServers, topic, partitions: 3);
 
     private async Task<List<string>> WaitForViewAsync(List<string> expected)
     {

@@ -31,6 +31,9 @@ public sealed partial class HelmChartTests
         "identitygraph_outbox_published_total",
         "identitygraph_outbox_lag_events",
         "identitygraph_outbox_lag_seconds",
+        "identitygraph_outbox_failing",
+        "identitygraph_outbox_failures_total",
+        "identitygraph_outbox_dead_letters_total",
         "identitygraph_consumer_lag",
         "identitygraph_active_entities",
         "identitygraph_cluster_members",
@@ -188,7 +191,7 @@ public sealed partial class HelmChartTests
         var rules = chart.Document("PrometheusRule");
         var dashboard = chart.Document("ConfigMap", $"{Release}-identitygraph-dashboard");
 
-        Assert.Equal(5, AlertPattern().Count(rules));
+        Assert.Equal(6, AlertPattern().Count(rules));
         var json = dashboard[(dashboard.IndexOf("identitygraph.json: |-", StringComparison.Ordinal) + "identitygraph.json: |-".Length)..];
         using var parsed = JsonDocument.Parse(json);
         Assert.True(parsed.RootElement.GetProperty("panels").GetArrayLength() >= 10);

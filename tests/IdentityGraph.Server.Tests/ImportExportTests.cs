@@ -75,6 +75,28 @@ public sealed class ImportExportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_rejected_line_with_a_raw_card_number_keeps_its_code_but_not_the_card_number()
+    {
+        var input = Path.Combine(directory, "pan.jsonl");
+        await File.WriteAllLinesAsync(input,
+        [
+            """{"observationId":"pan-1","observedAt":"2026-12-01T10:00:00Z","identifiers":[{"type":"IDENTIFIER_TYPE_PAYMENT_TOKEN","value":"4111 1111 1111 1111","namespace":"psp"}]}""",
+            """{"observationId":"pan-2","observedAt":"2026-12-01T10:00:00Z","identifiers":[{"type":"IDENTIFIER_TYPE_PAYMENT_TOKEN","value":"5555555555554444"}],""",
+        ]);
+        var persistence = "sqlite:" + Path.Combine(directory, "graph.db");
+
+        var (exitCode, _, stderr) = await Run("import", "--in", input, "--persistence", persistence);
+        Assert.True(exitCode == 0, stderr);
+        var rejects = await File.ReadAllTextAsync(input + ".rejects.jsonl");
+        Assert.DoesNotContain("4111 1111 1111", rejects, StringComparison.Ordinal);
+        Assert.DoesNotContain("555555555555", rejects, StringComparison.Ordinal);
+        var lines = rejects.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["observation.no_valid_identifier", "observation.invalid_json"], lines.Select(l => l.GetProperty("error").GetProperty("code").GetString()));
+        Assert.Contains("**** **** **** 1111", lines[0].GetProperty("input").GetString(), StringComparison.Ordinal);
+        Assert.Contains("************4444", lines[1].GetProperty("input").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_bad_persistence_option_is_a_clear_error_with_exit_code_2()
     {
         var input = Path.Combine(directory, "empty.jsonl");

@@ -25,6 +25,7 @@ public static class KafkaHostingExtensions
         services.AddSingleton(options);
         services.AddSingleton<IngestionStatistics>();
         services.AddSingleton<OutboxStatistics>();
+        services.AddSingleton<FatalErrors>();
         services.AddSingleton<ObservationIngestion>();
         services.AddHostedService(provider => provider.GetRequiredService<ObservationIngestion>());
         return services;
@@ -42,6 +43,6 @@ public static class KafkaHostingExtensions
         var statistics = services.GetRequiredService<OutboxStatistics>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityGraph.Kafka.Outbox");
         return builder.WithSingleton<OutboxSingleton>(
-            "outbox", OutboxRunner.PropsFor(options, statistics, services.GetRequiredService<JournalStatus>(), logger), new ClusterSingletonOptions(), createProxyToo: false);
+            "outbox", OutboxRunner.PropsFor(options, statistics, services.GetRequiredService<JournalStatus>(), services.GetRequiredService<FatalErrors>(), logger), new ClusterSingletonOptions(), createProxyToo: false);
     }
 }

@@ -131,6 +131,18 @@ public sealed class OutboxOptions
 
     public string ProfilesTopic { get; set; } = Kafka.Topics.Profiles;
 
+    /// <summary>
+    /// Where a profile event or snapshot goes that cannot be published (larger than the broker accepts, or refused for
+    /// good), with the reason in headers, so that one record does not stop every profile behind it.
+    /// </summary>
+    public string DeadLetterTopic { get; set; } = Kafka.Topics.ProfileEventsDeadLetters;
+
+    /// <summary>
+    /// Events pending this long without the checkpoint moving make the outbox count as failing (<c>/readyz</c> 503,
+    /// <c>identitygraph_outbox_failing</c> 1), also when no error was reported.
+    /// </summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     public OutputFormat Format { get; set; } = OutputFormat.Protobuf;
 
     /// <summary>Most events produced before waiting for their delivery and checkpointing.</summary>
@@ -147,9 +159,19 @@ public sealed class OutboxOptions
 
     internal IEnumerable<string> Validate(string prefix)
     {
-        if (string.IsNullOrWhiteSpace(ProfileEventsTopic) || string.IsNullOrWhiteSpace(ProfilesTopic))
+        if (string.IsNullOrWhiteSpace(ProfileEventsTopic) || string.IsNullOrWhiteSpace(ProfilesTopic) || string.IsNullOrWhiteSpace(DeadLetterTopic))
         {
-            yield return $"{prefix}:ProfileEventsTopic and {prefix}:ProfilesTopic are required.";
+            yield return $"{prefix}:ProfileEventsTopic, {prefix}:ProfilesTopic and {prefix}:DeadLetterTopic are required.";
+        }
+
+        if (DeadLetterTopic == ProfileEventsTopic || DeadLetterTopic == ProfilesTopic)
+        {
+            yield return $"{prefix}:DeadLetterTopic must differ from the output topics (was {DeadLetterTopic}).";
+        }
+
+        if (StallTimeout < TimeSpan.FromSeconds(10))
+        {
+            yield return $"{prefix}:StallTimeout must be at least 10 seconds (the lag is measured every 5; was {StallTimeout}).";
         }
 
         if (BatchSize is < 1 or > 100_000)

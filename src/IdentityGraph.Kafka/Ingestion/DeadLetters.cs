@@ -44,8 +44,10 @@ public static class IngestionErrorCodes
 }
 
 /// <summary>
-/// Writes unusable records to the dead-letter topic: the original key, value and headers untouched, plus the reason
-/// and the source position. Idempotent producer; the caller commits the source offset only after delivery.
+/// Writes unusable records to the dead-letter topic: the original key, value and headers, plus the reason and the
+/// source position. Card numbers in the original are masked in place (<see cref="CardNumberRedaction"/>), so a raw PAN a
+/// producer wrongly sent is not kept here; everything else stays byte for byte. Idempotent producer; the caller commits
+/// the source offset only after delivery.
 /// </summary>
 public sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, string topic, TimeProvider? clock = null)
 {
@@ -86,7 +88,7 @@ public sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, st
         {
             foreach (var header in original)
             {
-                headers.Add(header.Key, header.GetValueBytes());
+                headers.Add(header.Key, CardNumberRedaction.Redact(header.GetValueBytes()));
             }
         }
 
@@ -104,8 +106,8 @@ public sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, st
 
         return new Message<byte[]?, byte[]?>
         {
-            Key = record.Message.Key,
-            Value = omitValue ? [] : record.Message.Value,
+            Key = CardNumberRedaction.Redact(record.Message.Key),
+            Value = omitValue ? [] : CardNumberRedaction.Redact(record.Message.Value),
             Headers = headers,
         };
     }

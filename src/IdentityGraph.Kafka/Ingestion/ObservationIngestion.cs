@@ -102,6 +102,7 @@ public sealed class ObservationIngestion : BackgroundService
         catch (KafkaException e) when (e.Error.IsFatal)
         {
             logger.FatalError(e.Error.Code, e.Error.Reason);
+            services.GetRequiredService<FatalErrors>().Report("consumer", e.Error.Code.ToString(), e.Error.Reason);
             throw;
         }
         finally
@@ -149,6 +150,12 @@ public sealed class ObservationIngestion : BackgroundService
                 if (t.IsCompletedSuccessfully)
                 {
                     tracker.Completed(record.Offset.Value);
+                }
+                else if (t.IsFaulted && logger.IsEnabled(LogLevel.Error))
+                {
+                    // A fatal dead-letter producer error (which stops the node) or a failure after an abandoned drain:
+                    // never silent, the partition's offset stays before this record and it is read again.
+                    logger.RecordAbandoned(t.Exception.GetBaseException(), record.Topic, record.Partition.Value, record.Offset.Value);
                 }
 
                 slots.Release();
@@ -318,7 +325,7 @@ public sealed class ObservationIngestion : BackgroundService
         }
 
         return new ConsumerBuilder<byte[]?, byte[]?>(config)
-            .SetErrorHandler((_, e) => logger.ClientError(e.IsFatal ? LogLevel.Critical : LogLevel.Warning, "consumer", e.Code, e.Reason))
+            .SetErrorHandler((_, e) => ReportClientError("consumer", e))
             .SetLogHandler((_, m) => logger.Librdkafka(m.Facility, m.Message))
             .SetStatisticsHandler((_, json) =>
             {
@@ -365,9 +372,22 @@ public sealed class ObservationIngestion : BackgroundService
             MessageMaxBytes = 16 * 1024 * 1024,
         };
         return new ProducerBuilder<byte[]?, byte[]?>(config)
-            .SetErrorHandler((_, e) => logger.ClientError(e.IsFatal ? LogLevel.Critical : LogLevel.Warning, "dead-letter producer", e.Code, e.Reason))
+            .SetErrorHandler((_, e) => ReportClientError("dead-letter producer", e))
             .SetLogHandler((_, m) => logger.Librdkafka(m.Facility, m.Message))
             .Build();
+    }
+
+    /// <summary>A fatal client error stops the node (<see cref="FatalErrors"/>) instead of stalling partitions silently.</summary>
+    private void ReportClientError(string client, Error error)
+    {
+        if (error.IsFatal)
+        {
+            services.GetRequiredService<FatalErrors>().Report(client, error.Code.ToString(), error.Reason);
+        }
+        else
+        {
+            logger.ClientError(LogLevel.Warning, client, error.Code, error.Reason);
+        }
     }
 
     private static string? ContentType(Headers? headers) =>
@@ -410,6 +430,9 @@ internal static partial class IngestionLog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected failure reading {Topic}[{Partition}]@{Offset}; dead-lettered")]
     public static partial void UnexpectedFailure(this ILogger logger, Exception exception, string topic, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Topic}[{Partition}]@{Offset} was neither resolved nor dead-lettered; its partition commits no further on this node, and the record is read again after a restart")]
+    public static partial void RecordAbandoned(this ILogger logger, Exception exception, string topic, int partition, long offset);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Resolving observation {ObservationId} failed (attempt {Attempt}), retrying: {Error}")]
     public static partial void ResolveRetry(this ILogger logger, string observationId, int attempt, string error);

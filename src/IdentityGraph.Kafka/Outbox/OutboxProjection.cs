@@ -8,6 +8,7 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using IdentityGraph.Cluster.Export;
 using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Contracts.V1;
 using IdentityGraph.Core.Profiles;
 using IdentityGraph.Kafka.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,23 +23,28 @@ namespace IdentityGraph.Kafka.Outbox;
 /// into <c>ProfileEvent</c>s (key = profile id) on the changelog topic and the latest <c>Profile</c> (or a tombstone)
 /// on the compacted topic, through an idempotent producer. The checkpoint moves only after a batch is delivered, so a
 /// crash publishes the last batch again (downstream dedupes on profile id + version) and never skips an event.
+/// A record larger than <paramref name="messageLimit"/>, or one the broker refuses for good, goes to the outputs'
+/// dead-letter topic instead (<see cref="OutboxDeadLetters"/>) and the projection moves on; a transient failure fails
+/// the stream, which restarts from the checkpoint.
 /// </summary>
 public sealed class OutboxProjection(
     ActorSystem system,
     IProducer<string, byte[]?> producer,
     OutboxOptions options,
     OutboxStatistics statistics,
-    JournalStatus journalStatus,
+    int messageLimit,
     ILogger logger)
 {
-    private static readonly TimeSpan LagProbeInterval = TimeSpan.FromSeconds(5);
     private const string ContentTypeHeader = "content-type";
     private readonly OutboxCheckpoint checkpoint = new(system, "profile-events", TimeSpan.FromSeconds(30));
     private readonly ProfileStateCache cache = new(options.StateCacheSize);
     private readonly byte[] contentType = Encoding.UTF8.GetBytes(options.Format == OutputFormat.Json
         ? "application/json"
         : "application/x-protobuf");
+    private OutboxDeadLetters? deadLetters;
     private long lastElementTicks;
+
+    private OutboxDeadLetters DeadLetters => deadLetters ??= new OutboxDeadLetters(producer, options.DeadLetterTopic, messageLimit, Encode, contentType);
 
     /// <summary>
     /// Runs until <paramref name="stopping"/> fires, then keeps going until nothing new arrived for a moment (what is
@@ -65,48 +71,9 @@ public sealed class OutboxProjection(
             .ToMaterialized(Sink.Ignore<Done>(), Keep.Both)
             .Run(system.Materializer());
 
-        using var probing = new CancellationTokenSource();
-        var probe = ProbeLagAsync(probing.Token);
-        try
+        using (stopping.Register(() => _ = DrainThenStopAsync(killSwitch)))
         {
-            using (stopping.Register(() => _ = DrainThenStopAsync(killSwitch)))
-            {
-                await completion;
-            }
-        }
-        finally
-        {
-            await probing.CancelAsync();
-            await probe;
-            statistics.RecordLag(null, null);
-        }
-    }
-
-    /// <summary>Measures what is durable but unpublished, for the lag metrics; a failed probe only skips a sample.</summary>
-    private async Task ProbeLagAsync(CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(LagProbeInterval);
-        try
-        {
-            do
-            {
-                try
-                {
-                    var unpublished = await journalStatus.UnpublishedAfterAsync(statistics.Checkpoint, cancellationToken);
-                    statistics.RecordLag(unpublished.Count, unpublished.OldestWrittenAt);
-                }
-                catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException ||
-                    (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-                {
-                    // A slow or unreachable database (its own time-out): no sample this round, the next one tries again.
-                    logger.OutboxLagProbeFailed(e.Message);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(cancellationToken));
-        }
-        catch (OperationCanceledException)
-        {
-            // The projection stopped.
+            await completion;
         }
     }
 
@@ -125,7 +92,8 @@ public sealed class OutboxProjection(
 
     private async Task<Done> PublishAsync(IEnumerable<EventEnvelope> batch)
     {
-        var deliveries = new List<Task<DeliveryResult<string, byte[]?>>>();
+        var deliveries = new List<(Task<DeliveryResult<string, byte[]?>> Delivery, OutboxDeadLetters.Refusal IfRefused)>();
+        var refusals = new List<OutboxDeadLetters.Refusal>();
         long offset = 0;
         long lastTimestamp = 0;
         var ended = 0;
@@ -151,24 +119,67 @@ public sealed class OutboxProjection(
             }
 
             var key = published.ProfileId;
-            deliveries.Add(producer.ProduceAsync(options.ProfileEventsTopic, Message(key, Encode(published), published.Version)));
             var endsProfile = ProfileChanges.EndsProfile(change);
-            deliveries.Add(producer.ProduceAsync(options.ProfilesTopic, Message(key, endsProfile ? null : Encode(published.Profile), published.Version)));
+            Send(options.ProfileEventsTopic, Message(key, Encode(published), published.Version), published, offset);
+            Send(options.ProfilesTopic, Message(key, endsProfile ? null : Encode(published.Profile), published.Version), published, offset);
             events++;
             ended += endsProfile ? 1 : 0;
         }
 
-        // Throws when a delivery failed for good (the idempotent producer retries transient errors itself): the stream
-        // fails, the caller restarts it from the checkpoint, and nothing is skipped.
-        await Task.WhenAll(deliveries);
+        foreach (var (delivery, ifRefused) in deliveries)
+        {
+            try
+            {
+                await delivery;
+            }
+            catch (ProduceException<string, byte[]?> e) when (IsRefusedForGood(e.Error.Code))
+            {
+                // This record can never be published; the ones after it can. Anything else (time-outs, a broker away)
+                // fails the stream: it restarts from the checkpoint, and nothing is skipped.
+                var code = e.Error.Code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge ? OutboxErrorCodes.TooLarge : OutboxErrorCodes.Refused;
+                refusals.Add(ifRefused with { Code = code, Reason = $"The broker refused the record for good: {e.Error.Code} ({e.Error.Reason})." });
+            }
+        }
+
+        foreach (var refusal in refusals)
+        {
+            await DeadLetters.PublishAsync(refusal);
+            statistics.RecordDeadLetter(refusal.Code);
+            logger.OutboxDeadLettered(refusal.Event.ProfileId, refusal.Event.Version, refusal.TargetTopic, refusal.Code, refusal.RecordBytes);
+        }
+
         if (offset > 0)
         {
             await checkpoint.SaveAsync(offset);
-            statistics.RecordDelivered(events, ended, offset, lastTimestamp);
+            statistics.RecordDelivered(events - refusals.Count(r => r.TargetTopic == options.ProfileEventsTopic), ended, offset, lastTimestamp);
         }
 
         return Done.Instance;
+
+        void Send(string topic, Message<string, byte[]?> message, ProfileEvent published, long journalOffset)
+        {
+            var size = MessageSizeLimit.SizeOf(message);
+            var ifRefused = new OutboxDeadLetters.Refusal(topic, published, journalOffset, size, OutboxErrorCodes.TooLarge,
+                $"The record is {size} bytes with overhead; the limit is {messageLimit} (the smallest of the output topics' max.message.bytes and the producer's message.max.bytes).");
+            if (size > messageLimit)
+            {
+                refusals.Add(ifRefused);
+            }
+            else
+            {
+                deliveries.Add((producer.ProduceAsync(topic, message), ifRefused));
+            }
+        }
     }
+
+    /// <summary>
+    /// Errors that concern this one record, so retrying cannot help and the records after it may well get through. A
+    /// missing topic or a missing permission concerns every record: the stream fails and retries instead (not ready,
+    /// alert) rather than send the whole changelog to the dead-letter topic.
+    /// </summary>
+    private static bool IsRefusedForGood(ErrorCode code) =>
+        code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge or ErrorCode.InvalidRecord
+            or ErrorCode.InvalidTimestamp or ErrorCode.PolicyViolation;
 
     private byte[] Encode(IMessage message) =>
         options.Format == OutputFormat.Json ? Encoding.UTF8.GetBytes(JsonFormatter.Default.Format(message)) : message.ToByteArray();
@@ -196,6 +207,9 @@ internal static partial class OutboxLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox did not finish its last batch within the drain time-out; it is published again on the next start")]
     public static partial void OutboxDrainTimedOut(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox could not publish event {ProfileId}/{Version} to {Topic} ({Code}, {Bytes} bytes); sent to the dead-letter topic instead")]
+    public static partial void OutboxDeadLettered(this ILogger logger, string profileId, long version, string topic, string code, long bytes);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Outbox lag probe failed: {Error}")]
     public static partial void OutboxLagProbeFailed(this ILogger logger, string error);

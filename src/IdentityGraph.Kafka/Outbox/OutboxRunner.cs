@@ -10,35 +10,42 @@ namespace IdentityGraph.Kafka.Outbox;
 /// <summary>
 /// Runs the outbox projection as a cluster singleton: exactly one publisher per cluster, moved to another node when
 /// its node leaves. Restarts the projection from its checkpoint after a failure, with back-off; on stop it lets the
-/// projection publish what is already durable (bounded by <see cref="OutboxOptions.DrainTimeout"/>).
+/// projection publish what is already durable (bounded by <see cref="OutboxOptions.DrainTimeout"/>). The lag probe runs
+/// for as long as the singleton lives here, failures and restarts included, so the lag series never go quiet while
+/// the outbox is stuck. A fatal producer error stops the node (<see cref="FatalErrors"/>).
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor releases its resources in PostStop.")]
 internal sealed class OutboxRunner : UntypedActor
 {
+    private static readonly TimeSpan LagProbeInterval = TimeSpan.FromSeconds(5);
     private readonly KafkaOptions options;
     private readonly OutboxStatistics statistics;
     private readonly JournalStatus journalStatus;
+    private readonly FatalErrors fatalErrors;
     private readonly ILogger logger;
     private readonly CancellationTokenSource stopping = new();
     private IProducer<string, byte[]?>? producer;
     private Task? running;
+    private Task? probing;
 
-    public OutboxRunner(KafkaOptions options, OutboxStatistics statistics, JournalStatus journalStatus, ILogger logger)
+    public OutboxRunner(KafkaOptions options, OutboxStatistics statistics, JournalStatus journalStatus, FatalErrors fatalErrors, ILogger logger)
     {
         this.options = options;
         this.statistics = statistics;
         this.journalStatus = journalStatus;
+        this.fatalErrors = fatalErrors;
         this.logger = logger;
     }
 
-    public static Props PropsFor(KafkaOptions options, OutboxStatistics statistics, JournalStatus journalStatus, ILogger logger) =>
-        Props.Create(() => new OutboxRunner(options, statistics, journalStatus, logger));
+    public static Props PropsFor(KafkaOptions options, OutboxStatistics statistics, JournalStatus journalStatus, FatalErrors fatalErrors, ILogger logger) =>
+        Props.Create(() => new OutboxRunner(options, statistics, journalStatus, fatalErrors, logger));
 
     protected override void PreStart()
     {
-        producer = BuildProducer();
-        var projection = new OutboxProjection(Context.System, producer, options.Outbox, statistics, journalStatus, logger);
-        running = RunWithRestartsAsync(projection, stopping.Token);
+        statistics.StallTimeout = options.Outbox.StallTimeout;
+        statistics.RecordRunningHere(true);
+        running = RunWithRestartsAsync(Context.System, stopping.Token);
+        probing = ProbeLagAsync(stopping.Token);
     }
 
     protected override void OnReceive(object message) => Unhandled(message);
@@ -52,14 +59,25 @@ internal sealed class OutboxRunner : UntypedActor
             logger.OutboxDrainTimedOut();
         }
 
+        probing?.Wait(TimeSpan.FromSeconds(5));
         producer?.Flush(TimeSpan.FromSeconds(5));
         producer?.Dispose();
         stopping.Dispose();
+        statistics.RecordRunningHere(false);
         logger.OutboxStopped(statistics.Checkpoint);
     }
 
-    private async Task RunWithRestartsAsync(OutboxProjection projection, CancellationToken cancellationToken)
+    private async Task RunWithRestartsAsync(ActorSystem system, CancellationToken cancellationToken)
     {
+        // The limit decides the producer's batch size too (a batch above the topic's limit is refused whole), so it is
+        // read before the producer is built.
+        var limit = await MessageSizeLimit.ReadAsync(
+            options.BaseConfig("outbox-admin"),
+            [options.Outbox.ProfileEventsTopic, options.Outbox.ProfilesTopic, options.Outbox.DeadLetterTopic],
+            MessageSizeLimit.ProducerLimit(options.Outbox.Producer),
+            logger);
+        producer = BuildProducer(limit);
+        var projection = new OutboxProjection(system, producer, options.Outbox, statistics, limit, logger);
         for (var attempt = 1; !cancellationToken.IsCancellationRequested; attempt++)
         {
             try
@@ -69,6 +87,7 @@ internal sealed class OutboxRunner : UntypedActor
             }
             catch (Exception e)
             {
+                statistics.RecordFailure();
                 var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(attempt - 1, 8))));
                 logger.OutboxFailed(e, delay);
                 try
@@ -83,7 +102,35 @@ internal sealed class OutboxRunner : UntypedActor
         }
     }
 
-    private IProducer<string, byte[]?> BuildProducer()
+    /// <summary>Measures what is durable but unpublished, for the lag metrics; a failed probe only skips a sample.</summary>
+    private async Task ProbeLagAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(LagProbeInterval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    var unpublished = await journalStatus.UnpublishedAfterAsync(statistics.Checkpoint, cancellationToken);
+                    statistics.RecordLag(unpublished.Count, unpublished.OldestWrittenAt);
+                }
+                catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException ||
+                    (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                {
+                    // A slow or unreachable database (its own time-out): no sample this round, the next one tries again.
+                    logger.OutboxLagProbeFailed(e.Message);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken));
+        }
+        catch (OperationCanceledException)
+        {
+            // The singleton stopped here.
+        }
+    }
+
+    private IProducer<string, byte[]?> BuildProducer(int messageLimit)
     {
         var config = new ProducerConfig(options.BaseConfig("outbox"))
         {
@@ -91,6 +138,8 @@ internal sealed class OutboxRunner : UntypedActor
             Acks = Acks.All,
             LingerMs = 5,
             MessageMaxBytes = 16 * 1024 * 1024,
+            // A batch above the topic's max.message.bytes would be refused as a whole, records that fit included.
+            BatchSize = Math.Min(1_000_000, messageLimit),
         };
         foreach (var (key, value) in options.Outbox.Producer)
         {
@@ -98,7 +147,18 @@ internal sealed class OutboxRunner : UntypedActor
         }
 
         return new ProducerBuilder<string, byte[]?>(config)
-            .SetErrorHandler((_, e) => logger.ClientError(e.IsFatal ? LogLevel.Critical : LogLevel.Warning, "outbox producer", e.Code, e.Reason))
+            .SetErrorHandler((_, e) =>
+            {
+                if (e.IsFatal)
+                {
+                    statistics.RecordFatal();
+                    fatalErrors.Report("outbox producer", e.Code.ToString(), e.Reason);
+                }
+                else
+                {
+                    logger.ClientError(LogLevel.Warning, "outbox producer", e.Code, e.Reason);
+                }
+            })
             .SetLogHandler((_, m) => logger.Librdkafka(m.Facility, m.Message))
             .Build();
     }

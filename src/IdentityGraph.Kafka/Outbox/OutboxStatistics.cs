@@ -4,12 +4,21 @@ using IdentityGraph.Kafka.Ingestion;
 namespace IdentityGraph.Kafka.Outbox;
 
 /// <summary>
-/// What the outbox projection has delivered, read by the demo summary, the logs and the metrics. The lag series are
-/// reported only by the node that runs the projection (a cluster singleton); other nodes report none.
+/// What the outbox projection has delivered, read by the demo summary, readiness, the logs and the metrics. The lag
+/// and failing series are reported only by the node that runs the projection (a cluster singleton); other nodes report
+/// none. They keep reporting while the projection fails and restarts, so the lag alert can fire.
 /// </summary>
 public sealed class OutboxStatistics
 {
     private readonly Histogram<long> profileSize;
+    private readonly Counter<long> deadLetters;
+    private readonly Counter<long> failures;
+    private readonly TimeProvider clock;
+    private int running;
+    private int streamFailing;
+    private int fatal;
+    private long pendingSinceTicks;
+    private long pendingAtCheckpoint = -1;
     private long published;
     private long tombstones;
     private long checkpoint;
@@ -17,9 +26,10 @@ public sealed class OutboxStatistics
     private long lagEvents = -1;
     private long oldestUnpublishedTicks;
 
-    public OutboxStatistics(IMeterFactory meters)
+    public OutboxStatistics(IMeterFactory meters, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(meters);
+        this.clock = clock ?? TimeProvider.System;
         var meter = meters.Create(IngestionStatistics.MeterName);
         meter.CreateObservableCounter("identitygraph.outbox.published", () => Published, "{event}",
             "Profile events delivered to the changelog topic (a restart may deliver the last batch again).");
@@ -32,6 +42,47 @@ public sealed class OutboxStatistics
             "Profile events durable in the journal but not yet delivered to Kafka.");
         meter.CreateObservableGauge("identitygraph.outbox.lag", ObserveLagSeconds, "s",
             "Age of the oldest profile event durable in the journal but not yet delivered to Kafka (0 when caught up).");
+        deadLetters = meter.CreateCounter<long>("identitygraph.outbox.dead_letters", "{record}",
+            "Profile events and snapshots sent to the outputs' dead-letter topic instead of their own, by reason (error code).");
+        failures = meter.CreateCounter<long>("identitygraph.outbox.failures", "{failure}",
+            "Times the outbox projection failed and restarted from its checkpoint.");
+        meter.CreateObservableGauge("identitygraph.outbox.failing", ObserveFailing, "{state}",
+            "1 while the outbox cannot publish (failing, restarting, fatal producer error, or stalled with events pending), else 0.");
+    }
+
+    /// <summary>How long events may be pending without the checkpoint moving before the outbox counts as stalled.</summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>True while this node runs the outbox projection.</summary>
+    public bool IsRunningHere => Volatile.Read(ref running) == 1;
+
+    /// <summary>
+    /// Why the outbox on this node cannot publish, or null when it can (or does not run here): its stream failed and
+    /// nothing was delivered since, its producer had a fatal error, or events have been pending without the checkpoint
+    /// moving for longer than <see cref="StallTimeout"/>.
+    /// </summary>
+    public string? FailingReason
+    {
+        get
+        {
+            if (!IsRunningHere)
+            {
+                return null;
+            }
+
+            if (Volatile.Read(ref fatal) == 1)
+            {
+                return "fatal producer error";
+            }
+
+            if (Volatile.Read(ref streamFailing) == 1)
+            {
+                return "publishing failed; restarting from the checkpoint";
+            }
+
+            var since = Interlocked.Read(ref pendingSinceTicks);
+            return since != 0 && clock.GetUtcNow().UtcTicks - since > StallTimeout.Ticks ? "stalled: events pending, checkpoint not moving" : null;
+        }
     }
 
     /// <summary>Profile events delivered to the changelog topic (re-deliveries after a restart count again).</summary>
@@ -59,9 +110,33 @@ public sealed class OutboxStatistics
         Interlocked.Add(ref tombstones, endedProfiles);
         Interlocked.Exchange(ref checkpoint, offset);
         Interlocked.Exchange(ref lastEventTimestampMs, lastTimestampMs);
+        Volatile.Write(ref streamFailing, 0);
     }
 
     internal void RecordCheckpoint(long offset) => Interlocked.Exchange(ref checkpoint, offset);
+
+    /// <summary>The projection runs on this node (true) or stopped here for good (false: the lag series disappear).</summary>
+    internal void RecordRunningHere(bool isRunning)
+    {
+        Volatile.Write(ref running, isRunning ? 1 : 0);
+        if (!isRunning)
+        {
+            RecordLag(null, null);
+            Volatile.Write(ref streamFailing, 0);
+        }
+    }
+
+    /// <summary>The projection's stream failed; it restarts from the checkpoint.</summary>
+    internal void RecordFailure()
+    {
+        failures.Add(1);
+        Volatile.Write(ref streamFailing, 1);
+    }
+
+    internal void RecordFatal() => Volatile.Write(ref fatal, 1);
+
+    internal void RecordDeadLetter(string reason) =>
+        deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     internal void RecordProfileSize(int identifiers) => profileSize.Record(identifiers);
 
@@ -70,6 +145,25 @@ public sealed class OutboxStatistics
     {
         Interlocked.Exchange(ref oldestUnpublishedTicks, oldestUnpublished?.UtcTicks ?? 0);
         Interlocked.Exchange(ref lagEvents, events ?? -1);
+
+        // Stalled = pending events while the checkpoint stands still; a moving checkpoint (catching up) is progress.
+        var at = Checkpoint;
+        if (events is null or 0)
+        {
+            Interlocked.Exchange(ref pendingSinceTicks, 0);
+        }
+        else if (Interlocked.Exchange(ref pendingAtCheckpoint, at) != at || Interlocked.Read(ref pendingSinceTicks) == 0)
+        {
+            Interlocked.Exchange(ref pendingSinceTicks, clock.GetUtcNow().UtcTicks);
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveFailing()
+    {
+        if (IsRunningHere)
+        {
+            yield return new Measurement<long>(FailingReason is null ? 0 : 1);
+        }
     }
 
     private IEnumerable<Measurement<long>> ObserveLagEvents()

@@ -166,7 +166,8 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
 
     private static string RejectLine(long lineNumber, ValidationError error, string input) =>
         JsonSerializer.Serialize(
-            new RejectRecord(lineNumber, new RejectError(error.Code, error.Message), input), JsonOptions);
+            // A card number a producer wrongly sent is masked: the rejects file must not keep it (docs/error-codes.md).
+            new RejectRecord(lineNumber, new RejectError(error.Code, error.Message), CardNumberRedaction.Redact(input)), JsonOptions);
 
     private enum Counter
     {

@@ -5,6 +5,7 @@ using IdentityGraph.Server.Configuration;
 using IdentityGraph.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityGraph.Server.Commands;
 
@@ -64,7 +65,8 @@ public static class ServeCommand
             await Console.Error.WriteLineAsync(
                 $"serving: kafka {options.BootstrapServers}, storage {settings.Storage.DisplayString}, http {settings.Http}, grpc {settings.Grpc?.ToString() ?? "none"}");
             await app.WaitForShutdownAsync(CancellationToken.None);
-            return 0;
+            // A fatal Kafka client error stopped the node: exit non-zero so that the orchestrator starts a new one.
+            return app.Services.GetRequiredService<FatalErrors>().Reason is null ? 0 : FatalErrors.ExitCode;
         });
         return command;
     }
