@@ -133,10 +133,15 @@ first, then `config` on top.
 {{- $_ = set $env "IdentityGraph__Cluster__Port" (toString (int .Values.ports.remoting)) }}
 {{- $_ = set $env "IdentityGraph__Cluster__ShardCount" (toString (int .Values.cluster.shardCount)) }}
 {{- $pg := .Values.persistence }}
-{{- if gt (mul (int .Values.replicaCount) (int $pg.maxPoolSize)) (sub (int $pg.serverMaxConnections) (int $pg.reservedConnections)) }}
-{{- fail (printf "replicaCount (%d) x persistence.maxPoolSize (%d) exceeds persistence.serverMaxConnections (%d) - persistence.reservedConnections (%d): the nodes could take every PostgreSQL connection" (int .Values.replicaCount) (int $pg.maxPoolSize) (int $pg.serverMaxConnections) (int $pg.reservedConnections)) }}
+{{- $available := sub (int $pg.serverMaxConnections) (int $pg.reservedConnections) }}
+{{- $pool := int $pg.maxPoolSize }}
+{{- if eq $pool 0 }}
+{{- $pool = min 20 (div $available (max 1 (int .Values.replicaCount))) }}
 {{- end }}
-{{- $_ = set $env "IdentityGraph__Journal__MaxPoolSize" (toString (int $pg.maxPoolSize)) }}
+{{- if or (lt $pool 1) (gt (mul (int .Values.replicaCount) $pool) $available) }}
+{{- fail (printf "replicaCount (%d) x PostgreSQL pool per pod (%d) exceeds persistence.serverMaxConnections (%d) - persistence.reservedConnections (%d): the nodes could take every PostgreSQL connection" (int .Values.replicaCount) $pool (int $pg.serverMaxConnections) (int $pg.reservedConnections)) }}
+{{- end }}
+{{- $_ = set $env "IdentityGraph__Journal__MaxPoolSize" (toString $pool) }}
 {{- $_ = set $env "IdentityGraph__Journal__MaxConcurrentRecoveries" (toString (int $pg.maxConcurrentRecoveries)) }}
 {{- $fullname := include "identitygraph.fullname" . }}
 {{- $domain := include "identitygraph.podDomain" . }}

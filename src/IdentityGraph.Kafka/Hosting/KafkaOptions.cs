@@ -81,8 +81,9 @@ public sealed class IngestionOptions
 
     /// <summary>
     /// Attempts at resolving one observation before it goes to the dead-letter topic with
-    /// <c>observation.resolve_failed</c>. A failed attempt counts only when another observation was resolved meanwhile
-    /// (the graph works, this observation does not): a journal outage dead-letters nothing.
+    /// <c>observation.resolve_failed</c>. A failed attempt counts only when the journal answers and another observation was
+    /// resolved since the previous attempt, or none other is in flight (the graph works, this observation does not): a
+    /// journal outage dead-letters nothing.
     /// </summary>
     public int MaxAttempts { get; set; } = 10;
 

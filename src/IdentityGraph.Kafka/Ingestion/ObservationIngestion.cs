@@ -267,8 +267,9 @@ public sealed class ObservationIngestion : BackgroundService
     /// <summary>
     /// Resolves until durable. Failures are retried with back-off: every step is idempotent, so resolving again
     /// completes what a failed attempt left half done, and the partition's offset waits meanwhile. A failed attempt
-    /// counts against the observation only when the graph demonstrably works without it: another observation was
-    /// resolved on this node during the attempt and the journal answers. After <see cref="IngestionOptions.MaxAttempts"/>
+    /// counts against the observation only when the graph demonstrably works without it: the journal answers, and
+    /// another observation was resolved on this node since this one's previous attempt (or no other is in flight to
+    /// tell). After <see cref="IngestionOptions.MaxAttempts"/>
     /// such attempts it goes to the dead-letter topic with its last error, so one poison record cannot hold its
     /// partition's commits forever; a journal outage (nothing resolves, the ping fails) counts nothing.
     /// </summary>
@@ -276,10 +277,10 @@ public sealed class ObservationIngestion : BackgroundService
     {
         var counted = 0;
         var backoff = 0;
+        var resolvedBefore = Interlocked.Read(ref resolvedCount);
         for (var attempt = 1; ; attempt++)
         {
             await gate.WaitOpenAsync(abort.Token);
-            var resolvedBefore = Interlocked.Read(ref resolvedCount);
             using var attemptToken = CancellationTokenSource.CreateLinkedTokenSource(abort.Token, gate.AttemptToken);
             try
             {
@@ -296,9 +297,10 @@ public sealed class ObservationIngestion : BackgroundService
             catch (Exception e) when (!abort.IsCancellationRequested)
             {
                 Statistics.RecordRetry();
-                var counts = !attemptToken.IsCancellationRequested &&
-                    Interlocked.Read(ref resolvedCount) > resolvedBefore &&
-                    await gate.JournalAnswersAsync(abort.Token);
+                var resolvedNow = Interlocked.Read(ref resolvedCount);
+                var othersWork = resolvedNow > resolvedBefore || options.Ingestion.MaxInFlight - slots.CurrentCount <= 1;
+                resolvedBefore = resolvedNow;
+                var counts = !attemptToken.IsCancellationRequested && othersWork && await gate.JournalAnswersAsync(abort.Token);
                 if (counts && ++counted >= options.Ingestion.MaxAttempts)
                 {
                     logger.ResolveGaveUp(observation.ObservationId, counted, e.Message);
