@@ -35,6 +35,8 @@ public sealed partial class HelmChartTests
         "identitygraph_active_entities",
         "identitygraph_cluster_members",
         "identitygraph_ingestion_running",
+        "identitygraph_assigned_partitions",
+        "identitygraph_topic_partitions",
     ];
 
     private static readonly string Chart = Path.Combine(RepositoryRoot(), "helm", "identitygraph");
@@ -188,7 +190,7 @@ public sealed partial class HelmChartTests
         var rules = chart.Document("PrometheusRule");
         var dashboard = chart.Document("ConfigMap", $"{Release}-identitygraph-dashboard");
 
-        Assert.Equal(5, AlertPattern().Count(rules));
+        Assert.Equal(6, AlertPattern().Count(rules));
         var json = dashboard[(dashboard.IndexOf("identitygraph.json: |-", StringComparison.Ordinal) + "identitygraph.json: |-".Length)..];
         using var parsed = JsonDocument.Parse(json);
         Assert.True(parsed.RootElement.GetProperty("panels").GetArrayLength() >= 10);
