@@ -1,7 +1,12 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
 using Confluent.Kafka;
 using Google.Protobuf;
 using IdentityGraph.Cluster.Hosting;
 using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Resolution;
+using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Contracts.V1;
 using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Observations;
@@ -120,6 +125,92 @@ public sealed class KafkaNodeTests : IAsyncLifetime
         await node.StopAsync();
     }
 
+    [Fact]
+    public async Task An_observation_that_always_fails_is_dead_lettered_after_its_attempts_and_its_partition_keeps_committing()
+    {
+        // A real poison: an identifier owned by a profile that was erased. Every observation with it is refused by the
+        // profile (profile.erased) on every attempt, while everything else resolves.
+        var storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory, "graph.db"));
+        var poisoned = new Observation { ObservationId = "poison-1", Source = "test", Channel = Channel.Web, ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1)) };
+        poisoned.Identifiers.Add(new Identifier { Type = IdentifierType.Email, Value = "erased@shop.example" });
+        ResolveResult first;
+        using (var graph = await StartGraphAsync(storage))
+        {
+            first = await graph.Services.GetRequiredService<IdentityResolver>().ResolveAsync(poisoned);
+            await graph.StopAsync();
+        }
+
+        await AppendErasedAsync(storage, first.ProfileId.ToString());
+
+        var good = Observations(seed: 9, count: 60, customers: 30);
+        var again = poisoned.Clone();
+        again.ObservationId = "poison-2";
+        again.Identifiers.Add(new Identifier { Type = IdentifierType.Email, Value = "other@shop.example" });
+        var stream = good.Take(30).Append(again).Concat(good.Skip(30)).ToList();
+        await ProduceAsync(stream);
+
+        using var node = await StartNodeAsync(configure: o => o.Ingestion.MaxAttempts = 3);
+        var statistics = node.Services.GetRequiredService<IngestionStatistics>();
+        await WaitUntilAsync(() => statistics.DeadLettersTotal >= 1 && statistics.ResolvedTotal >= good.Count);
+
+        var letter = Assert.Single(ReadAll(Topics.DeadLetters));
+        Assert.Equal(ResolveErrorCodes.ResolveFailed, Header(letter, "identitygraph.error.code"));
+        Assert.Contains("profile.erased", Header(letter, "identitygraph.error.message"), StringComparison.Ordinal);
+        Assert.Equal("poison-2", Observation.Parser.ParseFrom(letter.Message.Value).ObservationId);
+        Assert.Equal(good.Count, statistics.ResolvedTotal);
+
+        // Every record is done, the poison included: the group's commits reach the end of every partition.
+        await WaitUntilAsync(() => CommittedTotal() == stream.Count);
+        await node.StopAsync();
+    }
+
+    private long CommittedTotal()
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = broker.BootstrapServers,
+            GroupId = new KafkaOptions().Ingestion.GroupId,
+        }).Build();
+        return consumer.Committed(Enumerable.Range(0, 3).Select(p => new TopicPartition(Topics.Observations, p)), TimeSpan.FromSeconds(10))
+            .Sum(c => c.Offset.Value > 0 ? c.Offset.Value : 0);
+    }
+
+    private static string Header(ConsumeResult<string, byte[]> record, string name) =>
+        System.Text.Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
+
+    private static async Task<IHost> StartGraphAsync(StorageSettings storage)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddSingleton(Normalizer);
+        builder.Services.AddIdentityGraph(new IdentityGraphOptions { Storage = storage, ShardCount = 10 }, (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>Appends a ProfileErased event to the profile's journal through the real plugin and serializer.</summary>
+    private static async Task AppendErasedAsync(StorageSettings storage, string profileId)
+    {
+        var config = ConfigurationFactory.ParseString(GraphSerializer.Hocon).WithFallback(PersistenceHocon.ToConfig(storage));
+        using var system = ActorSystem.Create("writer", config);
+        // ProfileErasedEvent { request_id = "test", occurred_at = { seconds = 1 } }, built through its manifest ("pe").
+        var erased = system.Serialization.Deserialize([0x0A, 4, (byte)'t', (byte)'e', (byte)'s', (byte)'t', 0x12, 2, 0x08, 1], GraphSerializer.SerializerId, "pe");
+        var writer = system.ActorOf(Props.Create(() => new JournalWriter("profile-" + profileId, erased)));
+        Assert.Equal("written", await writer.Ask<string>("write", TimeSpan.FromSeconds(30)));
+        await system.Terminate();
+    }
+
+    private sealed class JournalWriter : ReceivePersistentActor
+    {
+        public JournalWriter(string persistenceId, object domainEvent)
+        {
+            PersistenceId = persistenceId;
+            Command<string>(_ => Persist(domainEvent, _ => Sender.Tell("written")));
+        }
+
+        public override string PersistenceId { get; }
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
@@ -132,11 +223,12 @@ public sealed class KafkaNodeTests : IAsyncLifetime
 
     private static readonly Dictionary<string, string> FastRebalance = new() { ["session.timeout.ms"] = "6000", ["heartbeat.interval.ms"] = "500" };
 
-    private Task<IHost> StartNodeAsync(int maxInFlight = 512, Dictionary<string, string>? consumer = null) =>
-        TestNode.StartAsync(
-            new KafkaOptions { BootstrapServers = broker.BootstrapServers, Ingestion = { MaxInFlight = maxInFlight, Consumer = consumer ?? [] } },
-            Normalizer,
-            directory);
+    private Task<IHost> StartNodeAsync(int maxInFlight = 512, Dictionary<string, string>? consumer = null, Action<KafkaOptions>? configure = null)
+    {
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, Ingestion = { MaxInFlight = maxInFlight, Consumer = consumer ?? [] } };
+        configure?.Invoke(options);
+        return TestNode.StartAsync(options, Normalizer, directory);
+    }
 
     private Task ProduceAsync(IEnumerable<Observation> observations) => TestNode.ProduceAsync(broker.BootstrapServers, observations);
 

@@ -38,6 +38,8 @@ public sealed partial class HelmChartTests
         "identitygraph_active_entities",
         "identitygraph_cluster_members",
         "identitygraph_ingestion_running",
+        "identitygraph_assigned_partitions",
+        "identitygraph_topic_partitions",
     ];
 
     private static readonly string Chart = Path.Combine(RepositoryRoot(), "helm", "identitygraph");

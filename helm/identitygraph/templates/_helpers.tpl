@@ -132,6 +132,17 @@ first, then `config` on top.
 {{- $_ = set $env "IdentityGraph__Cluster__Hostname" "0.0.0.0" }}
 {{- $_ = set $env "IdentityGraph__Cluster__Port" (toString (int .Values.ports.remoting)) }}
 {{- $_ = set $env "IdentityGraph__Cluster__ShardCount" (toString (int .Values.cluster.shardCount)) }}
+{{- $pg := .Values.persistence }}
+{{- $available := sub (int $pg.serverMaxConnections) (int $pg.reservedConnections) }}
+{{- $pool := int $pg.maxPoolSize }}
+{{- if eq $pool 0 }}
+{{- $pool = min 20 (div $available (max 1 (int .Values.replicaCount))) }}
+{{- end }}
+{{- if or (lt $pool 1) (gt (mul (int .Values.replicaCount) $pool) $available) }}
+{{- fail (printf "replicaCount (%d) x PostgreSQL pool per pod (%d) exceeds persistence.serverMaxConnections (%d) - persistence.reservedConnections (%d): the nodes could take every PostgreSQL connection" (int .Values.replicaCount) $pool (int $pg.serverMaxConnections) (int $pg.reservedConnections)) }}
+{{- end }}
+{{- $_ = set $env "IdentityGraph__Journal__MaxPoolSize" (toString $pool) }}
+{{- $_ = set $env "IdentityGraph__Journal__MaxConcurrentRecoveries" (toString (int $pg.maxConcurrentRecoveries)) }}
 {{- $fullname := include "identitygraph.fullname" . }}
 {{- $domain := include "identitygraph.podDomain" . }}
 {{- range $i := until (int (include "identitygraph.seedCount" .)) }}
@@ -179,6 +190,9 @@ Order matters: $(VAR) only sees variables declared before it.
       fieldPath: metadata.name
 - name: IdentityGraph__Cluster__PublicHostname
   value: "$(POD_NAME).{{ include "identitygraph.podDomain" . }}"
+# Kafka static membership: a restarted pod takes its partitions back under its stable name.
+- name: IdentityGraph__Kafka__Ingestion__InstanceId
+  value: "$(POD_NAME)"
 {{ include "identitygraph.secretEnv" (list "IdentityGraph__Identity__KeySecret" (required "identity.keySecret.secretName is required: the name of an existing Secret with the identifier HMAC secret (kubectl create secret generic ... --from-literal=key-secret=...)" .Values.identity.keySecret.secretName) .Values.identity.keySecret.secretKey) }}
 {{ include "identitygraph.secretEnv" (list "IdentityGraph__Api__Key" (required "api.key.secretName is required (the listeners bind beyond loopback): the name of an existing Secret with the API key" .Values.api.key.secretName) .Values.api.key.secretKey) }}
 {{- $p := .Values.persistence }}

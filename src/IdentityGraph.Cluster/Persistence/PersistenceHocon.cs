@@ -30,6 +30,13 @@ public sealed record PersistenceTuning
 
     /// <summary>Concurrent journal writers on PostgreSQL (<c>parallelism</c>); SQLite always uses one.</summary>
     public int PostgresParallelism { get; init; } = 3;
+
+    /// <summary>
+    /// How long the journal's and snapshot store's circuit breakers stay open after repeated failures before they let
+    /// a call try again (<c>circuit-breaker.reset-timeout</c>). Akka's 30 s kept every write failing for up to 30 s
+    /// after the database was back; one trial call every 2 s costs nothing during an outage.
+    /// </summary>
+    public TimeSpan CircuitBreakerResetTimeout { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -81,7 +88,8 @@ public static class PersistenceHocon
         ArgumentNullException.ThrowIfNull(storage);
         tuning ??= PersistenceTuning.Default;
         if (tuning.SequenceMaxTries < 1 || tuning.PostgresParallelism < 1 ||
-            tuning.RefreshInterval <= TimeSpan.Zero || tuning.SequenceQueryDelay <= TimeSpan.Zero)
+            tuning.RefreshInterval <= TimeSpan.Zero || tuning.SequenceQueryDelay <= TimeSpan.Zero ||
+            tuning.CircuitBreakerResetTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(tuning), "Persistence tuning values must be positive.");
         }
@@ -91,6 +99,7 @@ public static class PersistenceHocon
         var parallelism = storage.Backend == StorageBackend.Sqlite ? 1 : tuning.PostgresParallelism;
         var adapterType = typeof(ProfileTagAdapter);
         var adapter = Quote($"{adapterType.FullName}, {adapterType.Assembly.GetName().Name}");
+        var resetTimeout = Millis(tuning.CircuitBreakerResetTimeout);
 
         var hocon = new StringBuilder();
         hocon.Append(CultureInfo.InvariantCulture, $$"""
@@ -104,6 +113,7 @@ public static class PersistenceHocon
                   auto-initialize = on
                   parallelism = {{parallelism}}
                   tag-write-mode = Csv
+                  circuit-breaker.reset-timeout = {{resetTimeout}}
                   event-adapters {
                     {{ProfileTagAdapterName}} = {{adapter}}
                   }
@@ -119,6 +129,7 @@ public static class PersistenceHocon
                   connection-string = {{connection}}
                   provider-name = {{provider}}
                   auto-initialize = on
+                  circuit-breaker.reset-timeout = {{resetTimeout}}
                 }
               }
               query.journal.sql {

@@ -30,6 +30,12 @@ public sealed partial class StorageSettings
     /// <summary>The specification used when none is given.</summary>
     public const string DefaultSpec = "sqlite:./data/identitygraph.db";
 
+    /// <summary>
+    /// PostgreSQL connections one node opens at most (Npgsql's <c>Maximum Pool Size</c>, whose own default of 100 is
+    /// PostgreSQL's whole <c>max_connections</c>): size it so that nodes × pool stays below the server's limit.
+    /// </summary>
+    public const int DefaultMaxPoolSize = 20;
+
     /// <summary>SQLite's busy wait and command timeout (<c>Default Timeout</c> in the connection string), in seconds.</summary>
     public const int SqliteDefaultTimeoutSeconds = 30;
 
@@ -67,7 +73,10 @@ public sealed partial class StorageSettings
     /// Has no side effects; call <see cref="Prepare"/> before the actor system starts.
     /// </summary>
     /// <exception cref="StorageSettingsException">The specification is not usable.</exception>
-    public static StorageSettings Parse(string? spec, string? baseDirectory = null)
+    /// <param name="spec">The specification.</param>
+    /// <param name="baseDirectory">Where relative SQLite paths start.</param>
+    /// <param name="maxPoolSize">PostgreSQL: the connection pool's size unless the connection string sets <c>Maximum Pool Size</c>.</param>
+    public static StorageSettings Parse(string? spec, string? baseDirectory = null, int maxPoolSize = DefaultMaxPoolSize)
     {
         spec = string.IsNullOrWhiteSpace(spec) ? DefaultSpec : spec.Trim();
 
@@ -78,12 +87,12 @@ public sealed partial class StorageSettings
 
         if (spec.StartsWith(PostgresqlPrefix, StringComparison.OrdinalIgnoreCase))
         {
-            return ParsePostgres(spec[PostgresqlPrefix.Length..].Trim());
+            return ParsePostgres(spec[PostgresqlPrefix.Length..].Trim(), maxPoolSize);
         }
 
         if (spec.StartsWith(PostgresPrefix, StringComparison.OrdinalIgnoreCase))
         {
-            return ParsePostgres(spec[PostgresPrefix.Length..].Trim());
+            return ParsePostgres(spec[PostgresPrefix.Length..].Trim(), maxPoolSize);
         }
 
         throw new StorageSettingsException(
@@ -171,8 +180,13 @@ public sealed partial class StorageSettings
         return new StorageSettings(StorageBackend.Sqlite, builder.ConnectionString, file, SqlitePrefix + file);
     }
 
-    private static StorageSettings ParsePostgres(string connectionString)
+    private static StorageSettings ParsePostgres(string connectionString, int maxPoolSize)
     {
+        if (maxPoolSize < 1)
+        {
+            throw new StorageSettingsException($"The PostgreSQL connection pool needs at least one connection (was {maxPoolSize}).");
+        }
+
         if (connectionString.Length == 0)
         {
             throw new StorageSettingsException(
@@ -216,6 +230,14 @@ public sealed partial class StorageSettings
             builder.NoResetOnClose = true;
         }
 
+        // Bounded, so that a node cannot take every connection the server has (during an outage the journal, recoveries
+        // and probes all open new ones); the connection string's own value wins.
+        if (!MaxPoolSizeKeyword().IsMatch(connectionString))
+        {
+            builder.MaxPoolSize = maxPoolSize;
+            builder.MinPoolSize = Math.Min(builder.MinPoolSize, maxPoolSize);
+        }
+
         var display = new NpgsqlConnectionStringBuilder(builder.ConnectionString);
         foreach (var key in SecretKeys)
         {
@@ -246,4 +268,7 @@ public sealed partial class StorageSettings
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(^|;)\s*No\s*Reset\s*On\s*Close\s*=", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex NoResetOnCloseKeyword();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|;)\s*Max(imum)?\s*Pool\s*Size\s*=", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex MaxPoolSizeKeyword();
 }

@@ -79,6 +79,28 @@ public sealed class IngestionOptions
     /// <summary>How long a revoke or shutdown waits for in-flight observations before it commits what is done.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// Attempts at resolving one observation before it goes to the dead-letter topic with
+    /// <c>observation.resolve_failed</c>. A failed attempt counts only when the journal answers and another observation was
+    /// resolved since the previous attempt, or none other is in flight (the graph works, this observation does not): a
+    /// journal outage dead-letters nothing.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 10;
+
+    /// <summary>
+    /// Static group membership (<c>group.instance.id</c>): a stable name per node (the pod name). A node that restarts
+    /// under the same name gets its partitions back without waiting for a rebalance, where the broker honours it.
+    /// Blank: the node's Akka address when it has a public host name and a fixed port, otherwise dynamic membership.
+    /// Two running nodes must never share it.
+    /// </summary>
+    public string? InstanceId { get; set; }
+
+    /// <summary>
+    /// How long the group waits for a silent member before its partitions go to the others (<c>session.timeout.ms</c>;
+    /// heartbeats every third of it, at most 3 s). Bounds how long a killed node's partitions stand still.
+    /// </summary>
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>librdkafka consumer properties that override ours (e.g. <c>fetch.wait.max.ms</c>, <c>session.timeout.ms</c>).</summary>
     public Dictionary<string, string> Consumer { get; set; } = new(StringComparer.Ordinal);
 
@@ -107,6 +129,22 @@ public sealed class IngestionOptions
         if (DrainTimeout <= TimeSpan.Zero)
         {
             yield return $"{prefix}:DrainTimeout must be positive.";
+        }
+
+        if (MaxAttempts is < 1 or > 1000)
+        {
+            yield return $"{prefix}:MaxAttempts must be between 1 and 1000 (was {MaxAttempts}).";
+        }
+
+        if (InstanceId is { Length: > 249 })
+        {
+            yield return $"{prefix}:InstanceId must be at most 249 characters.";
+        }
+
+        // Kafka brokers accept 6 s to 30 min by default (group.min/max.session.timeout.ms).
+        if (SessionTimeout < TimeSpan.FromSeconds(1) || SessionTimeout > TimeSpan.FromMinutes(30))
+        {
+            yield return $"{prefix}:SessionTimeout must be between 00:00:01 and 00:30:00 (was {SessionTimeout}).";
         }
     }
 }

@@ -12,7 +12,9 @@ namespace IdentityGraph.Kafka.Ingestion;
 /// (<c>consumer_lag_stored</c>; <c>consumer_lag</c>, against the committed offset, where the former is missing).
 /// </param>
 /// <param name="BrokersUp">Brokers (not logical ones such as the group coordinator) in state UP.</param>
-internal sealed record ConsumerStatistics(IReadOnlyDictionary<(string Topic, int Partition), long> Lag, int BrokersUp)
+/// <param name="TopicPartitions">Partitions per subscribed topic, from the consumer's metadata.</param>
+internal sealed record ConsumerStatistics(
+    IReadOnlyDictionary<(string Topic, int Partition), long> Lag, int BrokersUp, IReadOnlyDictionary<string, int> TopicPartitions)
 {
     /// <summary>Parses the statistics; null when the JSON is not what librdkafka emits.</summary>
     public static ConsumerStatistics? Parse(string json)
@@ -35,6 +37,7 @@ internal sealed record ConsumerStatistics(IReadOnlyDictionary<(string Topic, int
             }
 
             var lag = new Dictionary<(string, int), long>();
+            var partitionCounts = new Dictionary<string, int>(StringComparer.Ordinal);
             if (root.TryGetProperty("topics", out var topics) && topics.ValueKind == JsonValueKind.Object)
             {
                 foreach (var topic in topics.EnumerateObject())
@@ -44,6 +47,9 @@ internal sealed record ConsumerStatistics(IReadOnlyDictionary<(string Topic, int
                         continue;
                     }
 
+                    partitionCounts[topic.Name] = partitions.EnumerateObject().Count(p =>
+                        int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out _) &&
+                        !(p.Value.TryGetProperty("unknown", out var unknown) && unknown.ValueKind == JsonValueKind.True));
                     foreach (var partition in partitions.EnumerateObject())
                     {
                         // "-1" is librdkafka's internal unassigned partition; "none" is a partition we do not fetch.
@@ -69,7 +75,7 @@ internal sealed record ConsumerStatistics(IReadOnlyDictionary<(string Topic, int
                 }
             }
 
-            return new ConsumerStatistics(lag, brokersUp);
+            return new ConsumerStatistics(lag, brokersUp, partitionCounts);
         }
         catch (JsonException)
         {

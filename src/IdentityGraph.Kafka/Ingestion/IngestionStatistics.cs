@@ -22,6 +22,8 @@ public sealed class IngestionStatistics
     private readonly Histogram<double> processing;
     private readonly Histogram<long> mergeFanIn;
     private IReadOnlyDictionary<(string Topic, int Partition), long> consumerLag = new Dictionary<(string, int), long>();
+    private IReadOnlyDictionary<string, int> topicPartitions = new Dictionary<string, int>();
+    private IReadOnlyDictionary<string, int> assignedPartitions = new Dictionary<string, int>();
     private long received;
     private long profilesMerged;
     private long retries;
@@ -51,6 +53,10 @@ public sealed class IngestionStatistics
             "Records not yet read, per assigned input partition (high watermark minus position), from librdkafka's statistics.");
         meter.CreateObservableGauge("identitygraph.ingestion.running", () => IsRunning ? 1 : 0, "",
             "1 while this node's consumer loop runs.");
+        meter.CreateObservableGauge("identitygraph.assigned_partitions", ObserveAssigned, "{partition}",
+            "Input partitions assigned to this node, per topic; summed over the nodes it should equal identitygraph_topic_partitions.");
+        meter.CreateObservableGauge("identitygraph.topic_partitions", ObserveTopicPartitions, "{partition}",
+            "Partitions of each input topic, from the consumer's metadata.");
     }
 
     /// <summary>Records read from the input topics.</summary>
@@ -88,6 +94,15 @@ public sealed class IngestionStatistics
     /// <summary>Records not yet read per assigned partition, from the latest statistics.</summary>
     public IReadOnlyDictionary<(string Topic, int Partition), long> ConsumerLag => Volatile.Read(ref consumerLag);
 
+    /// <summary>Input partitions assigned to this node, per topic (zero for a subscribed topic with none).</summary>
+    public IReadOnlyDictionary<string, int> AssignedPartitions => Volatile.Read(ref assignedPartitions);
+
+    /// <summary>Partitions per subscribed topic, from the latest statistics.</summary>
+    public IReadOnlyDictionary<string, int> TopicPartitions => Volatile.Read(ref topicPartitions);
+
+    internal void RecordAssignment(IEnumerable<string> assignedTopics) =>
+        Volatile.Write(ref assignedPartitions, assignedTopics.GroupBy(t => t, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal));
+
     internal void RecordReceived() => Interlocked.Increment(ref received);
 
     internal void RecordResolved(ResolveResult result, TimeSpan? sinceRecordTimestamp)
@@ -114,6 +129,7 @@ public sealed class IngestionStatistics
     internal void RecordConsumerStatistics(ConsumerStatistics statistics)
     {
         Volatile.Write(ref consumerLag, statistics.Lag);
+        Volatile.Write(ref topicPartitions, statistics.TopicPartitions);
         Interlocked.Exchange(ref brokersUp, statistics.BrokersUp);
     }
 
@@ -132,6 +148,16 @@ public sealed class IngestionStatistics
             p.Value,
             new KeyValuePair<string, object?>("topic", p.Key.Topic),
             new KeyValuePair<string, object?>("partition", p.Key.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+
+    private IEnumerable<Measurement<int>> ObserveAssigned()
+    {
+        var assigned = AssignedPartitions;
+        return TopicPartitions.Keys.Union(assigned.Keys, StringComparer.Ordinal).Select(topic => new Measurement<int>(
+            assigned.GetValueOrDefault(topic), new KeyValuePair<string, object?>("topic", topic)));
+    }
+
+    private IEnumerable<Measurement<int>> ObserveTopicPartitions() =>
+        TopicPartitions.Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("topic", p.Key)));
 
     private static IEnumerable<Measurement<long>> Labelled(ConcurrentDictionary<string, long> counts, string label) =>
         counts.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>(label, p.Key)));

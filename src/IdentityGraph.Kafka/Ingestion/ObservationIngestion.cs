@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Confluent.Kafka;
+using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Observations;
@@ -31,6 +32,11 @@ public sealed class ObservationIngestion : BackgroundService
 
     // The resolver is looked up when the loop starts: it needs the actor system, which starts as an earlier hosted service.
     private IdentityResolver resolver = null!;
+    private JournalGate gate = null!;
+    // Observations resolved on this node: a failed attempt counts against its observation only if this moved meanwhile.
+    private long resolvedCount;
+    // The assignment is paused while the journal gate is closed.
+    private bool paused;
 
     public ObservationIngestion(KafkaOptions options, IServiceProvider services, IngestionStatistics statistics, ILogger<ObservationIngestion> logger, ObservationLimits? limits = null)
     {
@@ -61,6 +67,10 @@ public sealed class ObservationIngestion : BackgroundService
     private void Run(CancellationToken stopping)
     {
         resolver = services.GetRequiredService<IdentityResolver>();
+        var journal = services.GetService<JournalStatus>();
+        gate = new JournalGate(journal is null ? null : journal.PingAsync, logger);
+        using var monitorStop = CancellationTokenSource.CreateLinkedTokenSource(stopping, abort.Token);
+        var monitor = gate.MonitorAsync(monitorStop.Token);
         using var deadLetterProducer = BuildDeadLetterProducer();
         var deadLetters = new DeadLetterPublisher(deadLetterProducer, options.Ingestion.DeadLetterTopic);
         using var consumer = BuildConsumer();
@@ -88,14 +98,21 @@ public sealed class ObservationIngestion : BackgroundService
                 }
 
                 StoreCommittable(consumer);
+                FollowJournalGate(consumer);
                 if (record?.Message is null)
                 {
                     continue;
                 }
 
-                if (!Dispatch(record, deadLetters, stopping))
+                var dispatched = gate.IsOpen ? Dispatch(record, deadLetters, stopping) : DispatchResult.Deferred;
+                if (dispatched == DispatchResult.Stopping)
                 {
                     break;
+                }
+
+                if (dispatched == DispatchResult.Deferred)
+                {
+                    Rewind(consumer, record);
                 }
             }
         }
@@ -109,21 +126,82 @@ public sealed class ObservationIngestion : BackgroundService
         {
             IsRunning = false;
             Drain(consumer, trackers.Keys.ToList());
+            RecordAssignment();
             CloseQuietly(consumer);
             deadLetterProducer.Flush(options.Ingestion.DrainTimeout);
+            monitorStop.Cancel();
+            monitor.Wait(TimeSpan.FromSeconds(10), CancellationToken.None);
         }
     }
 
-    /// <summary>Starts processing one record; false when stopping interrupted the wait for a free slot.</summary>
-    private bool Dispatch(ConsumeResult<byte[]?, byte[]?> record, DeadLetterPublisher deadLetters, CancellationToken stopping)
+    private enum DispatchResult
+    {
+        Started,
+        Stopping,
+        Deferred,
+    }
+
+    /// <summary>
+    /// Pauses the whole assignment while the journal gate is closed and resumes it when it opens. The consume loop
+    /// keeps polling meanwhile, so the node stays in its group however long the outage lasts.
+    /// </summary>
+    private void FollowJournalGate(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        if (gate.IsOpen == !paused)
+        {
+            return;
+        }
+
+        var assignment = consumer.Assignment;
+        if (paused)
+        {
+            consumer.Resume(assignment);
+            paused = false;
+            logger.Resumed(assignment.Count);
+        }
+        else
+        {
+            consumer.Pause(assignment);
+            paused = true;
+            logger.Paused(assignment.Count);
+        }
+    }
+
+    /// <summary>
+    /// A record that was read but not started (the journal went down): read it again after the pause. Its partition is
+    /// paused too, in case it was assigned after the rest of the assignment was paused.
+    /// </summary>
+    private void Rewind(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record)
     {
         try
         {
-            slots.Wait(stopping);
+            consumer.Seek(record.TopicPartitionOffset);
+            consumer.Pause([record.TopicPartition]);
+            paused = true;
+        }
+        catch (KafkaException e)
+        {
+            // Revoked meanwhile: its next owner reads it from the last commit.
+            logger.RewindFailed(e.Error.Code);
+        }
+    }
+
+    /// <summary>Starts processing one record, once a slot is free; deferred when the journal goes down meanwhile.</summary>
+    private DispatchResult Dispatch(ConsumeResult<byte[]?, byte[]?> record, DeadLetterPublisher deadLetters, CancellationToken stopping)
+    {
+        try
+        {
+            while (!slots.Wait(TimeSpan.FromMilliseconds(200), stopping))
+            {
+                if (!gate.IsOpen)
+                {
+                    return DispatchResult.Deferred;
+                }
+            }
         }
         catch (OperationCanceledException)
         {
-            return false;
+            return DispatchResult.Stopping;
         }
 
         Statistics.RecordReceived();
@@ -163,7 +241,7 @@ public sealed class ObservationIngestion : BackgroundService
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
-        return true;
+        return DispatchResult.Started;
     }
 
     private (NormalizedObservation? Observation, ValidationError? Error) Prepare(ConsumeResult<byte[]?, byte[]?> record)
@@ -193,13 +271,28 @@ public sealed class ObservationIngestion : BackgroundService
         return (normalized.Observation, null);
     }
 
+    /// <summary>
+    /// Resolves until durable. Failures are retried with back-off: every step is idempotent, so resolving again
+    /// completes what a failed attempt left half done, and the partition's offset waits meanwhile. A failed attempt
+    /// counts against the observation only when the graph demonstrably works without it: the journal answers, and
+    /// another observation was resolved on this node since this one's previous attempt (or no other is in flight to
+    /// tell). After <see cref="IngestionOptions.MaxAttempts"/>
+    /// such attempts it goes to the dead-letter topic with its last error, so one poison record cannot hold its
+    /// partition's commits forever; a journal outage (nothing resolves, the ping fails) counts nothing.
+    /// </summary>
     private async Task ResolveAsync(DeadLetterPublisher deadLetters, ConsumeResult<byte[]?, byte[]?> record, NormalizedObservation observation)
     {
+        var counted = 0;
+        var backoff = 0;
+        var resolvedBefore = Interlocked.Read(ref resolvedCount);
         for (var attempt = 1; ; attempt++)
         {
+            await gate.WaitOpenAsync(abort.Token);
+            using var attemptToken = CancellationTokenSource.CreateLinkedTokenSource(abort.Token, gate.AttemptToken);
             try
             {
-                var result = await resolver.ResolveAsync(observation, abort.Token);
+                var result = await resolver.ResolveAsync(observation, attemptToken.Token);
+                Interlocked.Increment(ref resolvedCount);
                 Statistics.RecordResolved(result, SinceRecordTimestamp(record));
                 return;
             }
@@ -210,15 +303,33 @@ public sealed class ObservationIngestion : BackgroundService
             }
             catch (Exception e) when (!abort.IsCancellationRequested)
             {
-                // Time-outs and journal failures are transient; every step is idempotent, so resolving again completes
-                // what the failed attempt left half done. The partition's offset waits for it: nothing is lost.
                 Statistics.RecordRetry();
+                var resolvedNow = Interlocked.Read(ref resolvedCount);
+                var othersWork = resolvedNow > resolvedBefore || options.Ingestion.MaxInFlight - slots.CurrentCount <= 1;
+                resolvedBefore = resolvedNow;
+                var counts = !attemptToken.IsCancellationRequested && othersWork && await gate.JournalAnswersAsync(abort.Token);
+                if (counts && ++counted >= options.Ingestion.MaxAttempts)
+                {
+                    logger.ResolveGaveUp(observation.ObservationId, counted, e.Message);
+                    await DeadLetterAsync(deadLetters, record, new ValidationError(
+                        ResolveErrorCodes.ResolveFailed,
+                        $"Resolving failed {counted} times while other observations were resolved; last error: {e.Message}"));
+                    return;
+                }
+
                 if (attempt >= 3)
                 {
                     logger.ResolveRetry(observation.ObservationId, attempt, e.Message);
                 }
 
-                await Task.Delay(Backoff.For(attempt), abort.Token);
+                if (!gate.IsOpen)
+                {
+                    // The journal is down: wait for it (top of the loop), then retry at once and back off afresh.
+                    backoff = 0;
+                    continue;
+                }
+
+                await Task.Delay(Backoff.For(++backoff), abort.Token);
             }
         }
     }
@@ -318,7 +429,16 @@ public sealed class ObservationIngestion : BackgroundService
             FetchWaitMaxMs = 100,
             // Consumer lag and broker connectivity (metrics, readiness) come from the statistics.
             StatisticsIntervalMs = 2000,
+            // A node killed without leaving holds its partitions this long (Kafka's default is 45 s).
+            SessionTimeoutMs = (int)options.Ingestion.SessionTimeout.TotalMilliseconds,
+            HeartbeatIntervalMs = (int)Math.Min(3000, options.Ingestion.SessionTimeout.TotalMilliseconds / 3),
         };
+        if (!string.IsNullOrWhiteSpace(options.Ingestion.InstanceId))
+        {
+            // Static membership: a restart under the same name takes its partitions back without a rebalance.
+            config.GroupInstanceId = options.Ingestion.InstanceId.Trim();
+        }
+
         foreach (var (key, value) in options.Ingestion.Consumer)
         {
             config.Set(key, value);
@@ -341,12 +461,15 @@ public sealed class ObservationIngestion : BackgroundService
                     trackers.TryAdd(partition, new OffsetTracker());
                 }
 
+                RecordAssignment();
+
                 logger.Assigned(partitions.Count);
             })
             .SetPartitionsRevokedHandler((consumer, revoked) =>
             {
                 logger.Revoked(revoked.Count);
                 Drain(consumer, revoked.Select(p => p.TopicPartition).ToList());
+                RecordAssignment();
             })
             .SetPartitionsLostHandler((_, lost) =>
             {
@@ -356,10 +479,13 @@ public sealed class ObservationIngestion : BackgroundService
                     trackers.TryRemove(partition.TopicPartition, out OffsetTracker? _);
                 }
 
+                RecordAssignment();
                 logger.Lost(lost.Count);
             })
             .Build();
     }
+
+    private void RecordAssignment() => Statistics.RecordAssignment(trackers.Keys.Select(p => p.Topic));
 
     private IProducer<byte[]?, byte[]?> BuildDeadLetterProducer()
     {
@@ -411,6 +537,7 @@ public sealed class ObservationIngestion : BackgroundService
 
     public override void Dispose()
     {
+        gate?.Dispose();
         abort.Dispose();
         slots.Dispose();
         base.Dispose();
@@ -436,6 +563,18 @@ internal static partial class IngestionLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Resolving observation {ObservationId} failed (attempt {Attempt}), retrying: {Error}")]
     public static partial void ResolveRetry(this ILogger logger, string observationId, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Resolving observation {ObservationId} failed {Attempts} times while others were resolved; dead-lettered: {Error}")]
+    public static partial void ResolveGaveUp(this ILogger logger, string observationId, int attempts, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Paused {Count} partitions until the journal answers")]
+    public static partial void Paused(this ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resumed {Count} partitions")]
+    public static partial void Resumed(this ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not rewind a partition for after the pause: {Code}")]
+    public static partial void RewindFailed(this ILogger logger, ErrorCode code);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-lettered {Topic}[{Partition}]@{Offset}: {Code}")]
     public static partial void DeadLettered(this ILogger logger, string topic, int partition, long offset, string code);

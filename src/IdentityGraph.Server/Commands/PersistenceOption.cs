@@ -19,12 +19,13 @@ public static class PersistenceOption
     /// </summary>
     public static StorageSettings Parse(string? flag, Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
+        var server = SettingsLoader.Server(configuration);
         var (specification, origin) = flag is not null
             ? (flag, "--persistence")
-            : (SettingsLoader.Server(configuration).Persistence, ServerSettings.Section + ":Persistence");
+            : (server.Persistence, ServerSettings.Section + ":Persistence");
         try
         {
-            return StorageSettings.Parse(specification);
+            return StorageSettings.Parse(specification, maxPoolSize: server.Journal.MaxPoolSize);
         }
         catch (StorageSettingsException e)
         {

@@ -58,6 +58,11 @@ public static class ServeCommand
             var httpUri = HttpOption(parse.GetValue(http) ?? server.Http.Url);
             await using var broker = parse.GetValue(embedded) ? StartEmbeddedBroker(parse.GetValue(embeddedPort)) : null;
             var options = KafkaSettings(configuration, broker?.BootstrapServers ?? parse.GetValue(kafka));
+            if (string.IsNullOrWhiteSpace(options.Ingestion.InstanceId))
+            {
+                options.Ingestion.InstanceId = server.DefaultInstanceId();
+            }
+
             var settings = new NodeSettings(server, storage, options, httpUri, GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl));
             await using var app = NodeHost.Build(configuration, settings);
             // Not the command's token: the host stops gracefully on SIGTERM by itself, also while it starts.

@@ -21,6 +21,8 @@ public sealed class ServerSettings
 
     public ClusterSettings Cluster { get; set; } = new();
 
+    public JournalSettings Journal { get; set; } = new();
+
     /// <summary>Problems a person must fix before the program can start; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -48,6 +50,16 @@ public sealed class ServerSettings
         if (Cluster.ShardCount is < 1 or > 10_000)
         {
             problems.Add($"{Section}:Cluster:ShardCount must be between 1 and 10000 (was {Cluster.ShardCount}).");
+        }
+
+        if (Journal.MaxPoolSize is < 1 or > 1000)
+        {
+            problems.Add($"{Section}:Journal:MaxPoolSize must be between 1 and 1000 (was {Journal.MaxPoolSize}).");
+        }
+
+        if (Journal.MaxConcurrentRecoveries is < 1 or > 10_000)
+        {
+            problems.Add($"{Section}:Journal:MaxConcurrentRecoveries must be between 1 and 10000 (was {Journal.MaxConcurrentRecoveries}).");
         }
 
         foreach (var seed in Cluster.SeedNodes.Where(s => !s.StartsWith("akka.tcp://", StringComparison.Ordinal)))
@@ -81,7 +93,31 @@ public sealed class ServerSettings
         Port = Cluster.Port,
         SeedNodes = Cluster.SeedNodes,
         ShardCount = Cluster.ShardCount,
+        MaxConcurrentRecoveries = Journal.MaxConcurrentRecoveries,
     };
+
+    /// <summary>
+    /// The node's stable name for Kafka static membership when none is configured: its Akka address
+    /// (<c>PUBLICHOST:PORT</c>), which is unique in a cluster, when it has a public host name (the pod's DNS name) and a
+    /// fixed port; null otherwise (dynamic membership: two nodes must never share a name).
+    /// </summary>
+    public string? DefaultInstanceId() =>
+        string.IsNullOrWhiteSpace(Cluster.PublicHostname) || Cluster.Port == 0
+            ? null
+            : $"{Cluster.PublicHostname.Trim()}:{Cluster.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>Section <c>IdentityGraph:Journal</c>: how hard this node may use the journal database.</summary>
+public sealed class JournalSettings
+{
+    /// <summary>
+    /// PostgreSQL connections this node opens at most (all of its pools together use one); the connection string's
+    /// <c>Maximum Pool Size</c> wins when it sets one. Keep nodes × this below the server's <c>max_connections</c>.
+    /// </summary>
+    public int MaxPoolSize { get; set; } = StorageSettings.DefaultMaxPoolSize;
+
+    /// <summary>Entities recovering their state from the journal at once on this node (<c>akka.persistence.max-concurrent-recoveries</c>).</summary>
+    public int MaxConcurrentRecoveries { get; set; } = 256;
 }
 
 /// <summary>Section <c>IdentityGraph:Http</c>.</summary>
