@@ -134,43 +134,8 @@ public sealed class KafkaRig : IAsyncDisposable
     }
 
     /// <summary>Reads every record of <paramref name="topic"/> that is there now: up to each partition's high watermark.</summary>
-    public List<ConsumeResult<string?, byte[]?>> ReadAll(string topic)
-    {
-        using var consumer = new ConsumerBuilder<string?, byte[]?>(new ConsumerConfig
-        {
-            BootstrapServers = BootstrapServers,
-            GroupId = "test-reader-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false,
-            FetchWaitMaxMs = 50,
-        }).Build();
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
-        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
-            .Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
-        var remaining = partitions
-            .Select(p => (Partition: p, High: consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value))
-            .Where(p => p.High > 0)
-            .ToDictionary(p => p.Partition, p => p.High);
-        consumer.Assign(remaining.Keys.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-        var records = new List<ConsumeResult<string?, byte[]?>>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (remaining.Count > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"reading {topic} did not reach the high watermarks within 60 s");
-            // Records past the watermark (written since it was read) belong to the next read.
-            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } record &&
-                remaining.TryGetValue(record.TopicPartition, out var high) && record.Offset.Value < high)
-            {
-                records.Add(record);
-                if (record.Offset.Value + 1 >= high)
-                {
-                    remaining.Remove(record.TopicPartition);
-                    consumer.IncrementalUnassign([record.TopicPartition]);
-                }
-            }
-        }
-
-        return records;
-    }
+    public List<ConsumeResult<string?, byte[]?>> ReadAll(string topic) =>
+        TopicReader.ReadAll<string?>(BootstrapServers, topic, TimeSpan.FromSeconds(60)).Records;
 
     /// <summary>
     /// The downstream view a consumer of <c>identity.profile-events</c> builds: the highest version per profile, merged-away
