@@ -50,36 +50,10 @@ fi
 mkdir -p "$run_dir"
 [[ $quick == 1 ]] && echo quick > "$run_dir/mode.txt" || echo full > "$run_dir/mode.txt"
 
-server_dll="$root/src/IdentityGraph.Server/bin/Release/net10.0/identitygraph.dll"
-bench_dll="$root/benchmarks/IdentityGraph.Benchmarks/bin/Release/net10.0/IdentityGraph.Benchmarks.dll"
-micro_dll="$root/benchmarks/IdentityGraph.MicroBenchmarks/bin/Release/net10.0/IdentityGraph.MicroBenchmarks.dll"
 started=$(date +%s)
+# shellcheck source=benchmarks/lib.sh
+source "$root/benchmarks/lib.sh"
 
-# ---- clean-up: every child we start is recorded and stopped, PostgreSQL included, whatever way the script ends ----
-pids=()
-pg_data=""
-cleanup() {
-  set +e
-  # Newest first: a client before the broker it talks to.
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    local pid="${pids[$i]}"
-    kill -0 "$pid" 2>/dev/null || continue
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  done
-  if [[ -n "$pg_data" && -f "$pg_data/postmaster.pid" ]]; then
-    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1
-  fi
-  # The throw-away server's files (its log was copied into the run directory's records when it mattered).
-  [[ -n "$pg_data" ]] && rm -rf "$(dirname "$pg_data")"
-} 
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - started ))s] $*"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-bench() { dotnet "$bench_dll" "$@"; }
 # A long step as a background child that the script waits for: a signal then interrupts the wait at once (bash runs
 # traps only between foreground commands), and the child is on the list the clean-up stops.
 step() { # step OUTFILE ARGS...: runs the load tool, prints its output, returns its exit code
@@ -90,28 +64,6 @@ step() { # step OUTFILE ARGS...: runs the load tool, prints its output, returns 
   cat "$out" | tee -a "$run_dir/load.log"
   return "$rc"
 }
-record() { echo "$*" | sed "s|$root/||g" >> "$run_dir/commands.txt"; } # paths relative to the repository
-
-stop_pid() { # stop_pid PID: SIGTERM, wait (graceful stop is bounded by 45 s), then SIGKILL
-  local pid="$1"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
-start_broker() { # start_broker NAME: a fresh dev broker; sets broker_pid and bootstrap
-  local out="$run_dir/broker-$1.out"
-  record "dotnet $server_dll kafka --port 0 --partitions 8"
-  dotnet "$server_dll" kafka --port 0 --partitions 8 > "$out" 2> "$run_dir/broker-$1.err" &
-  broker_pid=$!; pids+=("$broker_pid")
-  for _ in $(seq 1 300); do
-    if grep -q '^bootstrap.servers=' "$out"; then bootstrap="$(sed -n 's/^bootstrap.servers=//p' "$out" | head -1)"; return 0; fi
-    kill -0 "$broker_pid" 2>/dev/null || { cat "$run_dir/broker-$1.err" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "dev broker did not start" >&2; return 1
-}
-
 load_phase() { # load_phase SYSTEM PHASE FROM COUNT RATE [extra load args]
   local system="$1" phase="$2" from="$3" n="$4" rate="$5"; shift 5
   local args=(load --bootstrap "$bootstrap" --name "$system-$phase" --from "$from" --count "$n" --rate "$rate"
@@ -124,36 +76,13 @@ max_rate() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Ob
 
 machine_info() {
   {
-    echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "nproc: $(nproc)"
-    echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
-    echo "memory: $(free -h | awk '/^Mem:/ {print $2}')"
-    echo "os: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
-    echo "dotnet: $(dotnet --version)"
-    echo "postgresql: $("$pg_bin/postgres" --version 2>/dev/null || echo none)"
-    echo "git: $(git -C "$root" rev-parse --short HEAD) ($(git -C "$root" rev-parse --abbrev-ref HEAD))$(git -C "$root" diff --quiet HEAD -- src benchmarks/run.sh 'benchmarks/*.cs' 'benchmarks/*.csproj' || echo ', with uncommitted changes')"
-    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "busiest other processes at start (ps, %CPU since their start):"
-    ps -eo pcpu,comm --sort=-pcpu | sed -n '2,6p' | sed 's/^/  /'
+    machine_lines
     echo "run: $([[ $quick == 1 ]] && echo 'quick' || echo 'full'); max-phase records $count after $warmup warm-up; pass-through $pass_count; latency ${latency_s}s at ${latency_rates// /, } % of max; systems $systems"
   } > "$run_dir/machine.txt"
 }
 
 # ---- build ----
-# Incremental: skipped when the three programs exist and no source, project or proto file changed since the last
-# build by this script (a no-op `dotnet build` of these projects takes 5-30 s here).
-stamp="$root/benchmarks/IdentityGraph.Benchmarks/obj/run.sh.built" # written after each successful build (obj/ is ignored)
-needs_build() {
-  for dll in "$server_dll" "$bench_dll" "$micro_dll" "$stamp"; do [[ -f "$dll" ]] || return 0; done
-  [[ -n "$(cd "$root" && find src benchmarks proto Directory.Build.props Directory.Packages.props global.json -newer "$stamp" -type f \
-    \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.proto' -o -name '*.json' -o -name '*.slnf' \) \
-    -not -path '*/bin/*' -not -path '*/obj/*' -not -path '*/BenchmarkDotNet.Artifacts/*' -print -quit)" ]]
-}
-if [[ $build == 1 ]] && needs_build; then
-  log "building Release (incremental)"
-  dotnet build -c Release "$root/benchmarks/benchmarks.slnf" -v q -nologo > "$run_dir/build.log" 2>&1 || { tail -30 "$run_dir/build.log" >&2; exit 1; }
-  touch "$stamp"
-fi
+[[ $build == 1 ]] && build_if_needed
 log "run directory $run_dir"
 : > "$run_dir/commands.txt"
 machine_info
@@ -166,23 +95,6 @@ record "dotnet $micro_dll --filter '*' --inProcess --join ${micro_args[*]} --art
 sed -n '/^| Type/,/^$/p' "$run_dir/micro.log" > "$run_dir/micro.md"
 # Environment lines of the BenchmarkDotNet summary (runtime, GC, hardware intrinsics).
 sed -n '/^BenchmarkDotNet v/,/^$/p' "$run_dir/micro.log" | sed 's/^/    /' >> "$run_dir/micro.md"
-
-# ---- PostgreSQL: one throw-away server, full durability (B3 and the PostgreSQL system run) ----
-pg_port=""
-start_postgres() {
-  local dir; dir="$(mktemp -d /tmp/identitygraph-bench-pg.XXXXXX)"
-  chown postgres:postgres "$dir"
-  pg_data="$dir/data"
-  runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust --encoding=UTF8 --no-locale --no-sync --no-instructions > "$run_dir/initdb.log" 2>&1
-  pg_port="$(free_port)"
-  local opts="-c listen_addresses=127.0.0.1 -p $pg_port -k $dir -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=300 -c shared_buffers=512MB"
-  record "$pg_bin/pg_ctl -D DATA -o \"$opts\" start   (initdb as postgres, trust, temp dir)"
-  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$dir/server.log" -o "$opts" -w -t 60 start > /dev/null
-  for db in warehouse graph; do
-    runuser -u postgres -- "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE $db" postgres
-  done
-}
-postmaster_pid() { head -1 "$pg_data/postmaster.pid"; }
 
 # ---- B1: Kafka pass-through, its own dev broker ----
 log "B1 pass-through: $pass_count records"
@@ -199,7 +111,7 @@ load_phase passthrough lat50 $((warmup + pass_count)) $((latency_s * 1000)) 1000
 stop_pid "$pass_pid"; stop_pid "$broker_pid"
 
 # ---- B2 + B3 on the stream's first warm-up + count records ----
-start_postgres
+start_postgres warehouse graph
 log "B2 reference union-find and B3 warehouse label propagation: $((warmup + count)) records"
 record "dotnet $bench_dll baselines --count $((warmup + count)) --postgres 'Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=warehouse' ${workload[*]}"
 step "$run_dir/baselines.out" baselines --count $((warmup + count)) --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=warehouse" \

@@ -229,24 +229,7 @@ public static class Baselines
     /// </summary>
     public static int CompareStream(WorkloadOptions workload, long count, string exportFile, string? summaryFile)
     {
-        var normalizer = NewNormalizer();
-        var resolver = new ReferenceResolver();
-        var names = new Dictionary<IdentifierKey, string>();
-        foreach (var record in WorkloadGenerator.Range(workload, 0, count))
-        {
-            if (Prepare(normalizer, record, out _) is not { } observation)
-            {
-                continue;
-            }
-
-            resolver.Add(observation);
-            foreach (var identifier in observation.Identifiers)
-            {
-                names[identifier.Key] = $"{identifier.Identifier.TypeName}|{identifier.Identifier.Namespace}|{identifier.Identifier.Value}";
-            }
-        }
-
-        var expected = PartitionFiles.Canonical(resolver.Partition().Select(g => g.Select(k => names[k])));
+        var (expected, names, _) = StreamReference(workload, count);
         var lines = File.ReadLines(exportFile).Where(l => l.Length > 0).ToList();
         var actual = PartitionFiles.Export(lines);
         var identifiers = actual.Sum(g => g.Split(' ').Length);
@@ -266,6 +249,34 @@ public static class Baselines
         }
 
         return equal ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The Core reference of records 0…count−1 of the stream: its canonical partition (see <see cref="PartitionFiles"/>),
+    /// the names of its identifiers by key, and the indexes of the records ingestion refuses as a whole (dead letters).
+    /// </summary>
+    internal static (List<string> Partition, Dictionary<IdentifierKey, string> Names, List<long> Refused) StreamReference(WorkloadOptions workload, long count)
+    {
+        var normalizer = NewNormalizer();
+        var resolver = new ReferenceResolver();
+        var names = new Dictionary<IdentifierKey, string>();
+        var refused = new List<long>();
+        foreach (var record in WorkloadGenerator.Range(workload, 0, count))
+        {
+            if (Prepare(normalizer, record, out _) is not { } observation)
+            {
+                refused.Add(record.Index);
+                continue;
+            }
+
+            resolver.Add(observation);
+            foreach (var identifier in observation.Identifiers)
+            {
+                names[identifier.Key] = $"{identifier.Identifier.TypeName}|{identifier.Identifier.Namespace}|{identifier.Identifier.Value}";
+            }
+        }
+
+        return (PartitionFiles.Canonical(resolver.Partition().Select(g => g.Select(k => names[k]))), names, refused);
     }
 
     /// <summary>What ingestion does with a record before the graph: parse, validate, normalise; null with the code when refused.</summary>

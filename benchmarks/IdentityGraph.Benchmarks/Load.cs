@@ -86,7 +86,8 @@ public static class Load
         long MaxLag,
         TimeSpan Timeout,
         IReadOnlyDictionary<string, int> WatchPids,
-        string? SummaryFile);
+        string? SummaryFile,
+        bool IndexHeader = false);
 
     public static int Run(Settings settings)
     {
@@ -164,7 +165,15 @@ public static class Load
                 produced[record.ObservationId] = now.ToUnixTimeMilliseconds();
             }
 
-            var message = new Message<Null, byte[]> { Value = record.Value, Timestamp = new Timestamp(now), Headers = record.Json ? json : null };
+            var headers = record.Json ? json : null;
+            if (settings.IndexHeader)
+            {
+                // The record's index, so that a check can find each record again on the dead-letter topic, which keeps headers.
+                headers = record.Json ? new Headers { { json[0].Key, json[0].GetValueBytes() } } : [];
+                headers.Add(StreamVerification.IndexHeader, Encoding.ASCII.GetBytes(record.Index.ToString(CultureInfo.InvariantCulture)));
+            }
+
+            var message = new Message<Null, byte[]> { Value = record.Value, Timestamp = new Timestamp(now), Headers = headers };
             while (true)
             {
                 try

@@ -11,7 +11,8 @@ using IdentityGraph.Server.Tests.Support;
 // benchmarks compare-stream --count N --export EXPORT [--summary FILE] [workload options]
 // benchmarks e2e --bootstrap HOST:PORT --in OBSERVATIONS [--rate N] [--quiet-s S]   (against a running `identitygraph serve`)
 // benchmarks load --bootstrap HOST:PORT --from N --count N [--rate R] [--name NAME] [--output-topic T] [--output profile-event|observation]
-//                 [--group G] [--max-lag N] [--timeout-s S] [--watch name=PID,...] [--summary FILE] [workload options]
+//                 [--group G] [--max-lag N] [--timeout-s S] [--watch name=PID,...] [--summary FILE] [--index-header 1] [workload options]
+// benchmarks verify-stream --bootstrap HOST:PORT --count N --export EXPORT [--wait-s S] [--summary FILE] [workload options]   (benchmarks/chaos.sh)
 // benchmarks passthrough --bootstrap HOST:PORT [--output-topic T] [--group G]
 // benchmarks baselines --count N [--postgres CONNECTION] [--summary FILE] [workload options]
 // benchmarks storage --persistence SPEC [--summary FILE]
@@ -68,7 +69,11 @@ switch (args.FirstOrDefault())
             MaxLag: (long)Number("--max-lag", 20_000),
             Timeout: TimeSpan.FromSeconds(Number("--timeout-s", 900)),
             WatchPids: Watch(Optional("--watch")),
-            SummaryFile: Optional("--summary")));
+            SummaryFile: Optional("--summary"),
+            IndexHeader: Number("--index-header", 0) != 0));
+    case "verify-stream":
+        return StreamVerification.Run(
+            Get("--bootstrap"), WorkloadOptions.From(options), (long)Number("--count", 0), Get("--export"), TimeSpan.FromSeconds(Number("--wait-s", 0)), Optional("--summary"));
     case "passthrough":
         return Passthrough.Run(Get("--bootstrap"), "identity.observations", Get("--output-topic", "identity.profile-events"), Get("--group", "bench-passthrough"));
     case "baselines":
@@ -83,7 +88,8 @@ switch (args.FirstOrDefault())
         Console.Error.WriteLine("       compare --in OBSERVATIONS --export EXPORT");
         Console.Error.WriteLine("       compare-stream --count N --export EXPORT [--summary FILE] [workload options]");
         Console.Error.WriteLine("       e2e --bootstrap HOST:PORT --in OBSERVATIONS [--rate N] [--quiet-s S]");
-        Console.Error.WriteLine("       load --bootstrap HOST:PORT --from N --count N [--rate R] [--name NAME] [--output-topic T] [--output profile-event|observation] [--group G] [--max-lag N] [--timeout-s S] [--watch name=PID,...] [--summary FILE] [workload options]");
+        Console.Error.WriteLine("       load --bootstrap HOST:PORT --from N --count N [--rate R] [--name NAME] [--output-topic T] [--output profile-event|observation] [--group G] [--max-lag N] [--timeout-s S] [--watch name=PID,...] [--summary FILE] [--index-header 1] [workload options]");
+        Console.Error.WriteLine("       verify-stream --bootstrap HOST:PORT --count N --export EXPORT [--wait-s S] [--summary FILE] [workload options]");
         Console.Error.WriteLine("       passthrough --bootstrap HOST:PORT [--output-topic T] [--group G]");
         Console.Error.WriteLine("       baselines --count N [--postgres CONNECTION] [--summary FILE] [workload options]");
         Console.Error.WriteLine("       storage --persistence SPEC [--summary FILE]");

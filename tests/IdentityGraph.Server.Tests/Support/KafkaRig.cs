@@ -37,7 +37,7 @@ public sealed class KafkaRig : IAsyncDisposable
     {
         Kcat.EnsureInstalled();
         var rig = new KafkaRig(System.IO.Directory.CreateTempSubdirectory("identitygraph-kafka-").FullName);
-        var broker = rig.Start(["kafka", "--port", "0", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var broker = rig.StartProcess(["kafka", "--port", "0", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         rig.broker = broker;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (await broker.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
@@ -60,21 +60,27 @@ public sealed class KafkaRig : IAsyncDisposable
     {
         Http = new Uri($"http://127.0.0.1:{FreePort()}/");
         Grpc = new Uri($"http://127.0.0.1:{FreePort()}/");
-        Serve = Start(
+        Serve = StartProcess(
             ["serve", "--kafka", BootstrapServers, "--persistence", "sqlite:" + DatabasePath, "--http", Http.ToString(), "--grpc", Grpc.ToString()],
             environment);
+        await WaitUntilReadyAsync(Serve, Http, TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>Polls <paramref name="http"/>/readyz until it answers 200; fails when the process exits or <paramref name="limit"/> passes.</summary>
+    internal static async Task WaitUntilReadyAsync(Process serve, Uri http, TimeSpan limit)
+    {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        var deadline = DateTime.UtcNow + limit;
         while (DateTime.UtcNow < deadline)
         {
-            if (Serve.HasExited)
+            if (serve.HasExited)
             {
-                throw new InvalidOperationException($"serve exited with {Serve.ExitCode}");
+                throw new InvalidOperationException($"serve exited with {serve.ExitCode}");
             }
 
             try
             {
-                if ((await client.GetAsync(new Uri(Http, "readyz"))).IsSuccessStatusCode)
+                if ((await client.GetAsync(new Uri(http, "readyz"))).IsSuccessStatusCode)
                 {
                     return;
                 }
@@ -87,7 +93,7 @@ public sealed class KafkaRig : IAsyncDisposable
             await Task.Delay(250);
         }
 
-        throw new TimeoutException("serve did not become ready within 90 s");
+        throw new TimeoutException($"serve did not become ready within {limit.TotalSeconds} s");
     }
 
     /// <summary>Sends SIGTERM to <c>serve</c> and returns its exit code.</summary>
@@ -118,53 +124,18 @@ public sealed class KafkaRig : IAsyncDisposable
         Serve = null;
     }
 
-    /// <summary>The graph's own view: <c>identitygraph export</c> of the rig's database, as a canonical partition.</summary>
-    public async Task<List<string>> ExportAsync()
+    /// <summary>The graph's own view: <c>identitygraph export</c> of the rig's database (or <paramref name="persistence"/>), as a canonical partition.</summary>
+    public async Task<List<string>> ExportAsync(string? persistence = null)
     {
         var output = Path.Combine(Directory, "export.jsonl");
-        var (exitCode, _, stderr) = await NormalizeCommandTests.RunExecutable(["export", "--out", output, "--persistence", "sqlite:" + DatabasePath], "");
+        var (exitCode, _, stderr) = await NormalizeCommandTests.RunExecutable(["export", "--out", output, "--persistence", persistence ?? "sqlite:" + DatabasePath], "");
         Assert.True(exitCode == 0, stderr);
         return PartitionFiles.Export(await File.ReadAllLinesAsync(output));
     }
 
     /// <summary>Reads every record of <paramref name="topic"/> that is there now: up to each partition's high watermark.</summary>
-    public List<ConsumeResult<string?, byte[]?>> ReadAll(string topic)
-    {
-        using var consumer = new ConsumerBuilder<string?, byte[]?>(new ConsumerConfig
-        {
-            BootstrapServers = BootstrapServers,
-            GroupId = "test-reader-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false,
-            FetchWaitMaxMs = 50,
-        }).Build();
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
-        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
-            .Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
-        var remaining = partitions
-            .Select(p => (Partition: p, High: consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value))
-            .Where(p => p.High > 0)
-            .ToDictionary(p => p.Partition, p => p.High);
-        consumer.Assign(remaining.Keys.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-        var records = new List<ConsumeResult<string?, byte[]?>>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (remaining.Count > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"reading {topic} did not reach the high watermarks within 60 s");
-            // Records past the watermark (written since it was read) belong to the next read.
-            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } record &&
-                remaining.TryGetValue(record.TopicPartition, out var high) && record.Offset.Value < high)
-            {
-                records.Add(record);
-                if (record.Offset.Value + 1 >= high)
-                {
-                    remaining.Remove(record.TopicPartition);
-                    consumer.IncrementalUnassign([record.TopicPartition]);
-                }
-            }
-        }
-
-        return records;
-    }
+    public List<ConsumeResult<string?, byte[]?>> ReadAll(string topic) =>
+        TopicReader.ReadAll<string?>(BootstrapServers, topic, TimeSpan.FromSeconds(60)).Records;
 
     /// <summary>
     /// The downstream view a consumer of <c>identity.profile-events</c> builds: the highest version per profile, merged-away
@@ -204,7 +175,8 @@ public sealed class KafkaRig : IAsyncDisposable
         }
     }
 
-    private Process Start(string[] args, params (string Name, string Value)[] environment)
+    /// <summary>Starts an <c>identitygraph</c> process that the rig owns (killed on dispose), its stderr into <see cref="Log"/>.</summary>
+    internal Process StartProcess(string[] args, params (string Name, string Value)[] environment)
     {
         var start = NormalizeCommandTests.StartInfo(args);
         start.Environment["IdentityGraph__Kafka__Client__client.id"] = "e2e";
@@ -230,7 +202,7 @@ public sealed class KafkaRig : IAsyncDisposable
     /// <summary>Everything the processes wrote to stderr, for failure messages.</summary>
     public StringBuilder Log { get; } = new();
 
-    private static void Signal(Process process, string signal)
+    internal static void Signal(Process process, string signal)
     {
         using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!;
         kill.WaitForExit();
