@@ -193,7 +193,7 @@ public sealed partial class HelmChartTests
         var rules = chart.Document("PrometheusRule");
         var dashboard = chart.Document("ConfigMap", $"{Release}-identitygraph-dashboard");
 
-        Assert.Equal(6, AlertPattern().Count(rules));
+        Assert.Equal(7, AlertPattern().Count(rules));
         var json = dashboard[(dashboard.IndexOf("identitygraph.json: |-", StringComparison.Ordinal) + "identitygraph.json: |-".Length)..];
         using var parsed = JsonDocument.Parse(json);
         Assert.True(parsed.RootElement.GetProperty("panels").GetArrayLength() >= 10);

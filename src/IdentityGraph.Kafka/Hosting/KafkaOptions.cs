@@ -97,9 +97,11 @@ public sealed class IngestionOptions
 
     /// <summary>
     /// How long the group waits for a silent member before its partitions go to the others (<c>session.timeout.ms</c>;
-    /// heartbeats every third of it, at most 3 s). Bounds how long a killed node's partitions stand still.
+    /// heartbeats every third of it, at most 3 s). Bounds how long a killed node's partitions stand still. 6 s is the
+    /// smallest a Kafka broker accepts by default (<c>group.min.session.timeout.ms</c>); heartbeats come from
+    /// librdkafka's own thread, so a .NET garbage collection pause does not miss them.
     /// </summary>
-    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(6);
 
     /// <summary>librdkafka consumer properties that override ours (e.g. <c>fetch.wait.max.ms</c>, <c>session.timeout.ms</c>).</summary>
     public Dictionary<string, string> Consumer { get; set; } = new(StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using IdentityGraph.Kafka.Ingestion;
 
@@ -11,8 +12,14 @@ namespace IdentityGraph.Kafka.Outbox;
 public sealed class OutboxStatistics
 {
     private readonly Histogram<long> profileSize;
-    private readonly Counter<long> deadLetters;
-    private readonly Counter<long> failures;
+    // Observable, and every reason present from the start at 0: an alert's rate() needs the series before the first failure.
+    private readonly ConcurrentDictionary<string, long> deadLetters = new(StringComparer.Ordinal)
+    {
+        [OutboxErrorCodes.TooLarge] = 0,
+        [OutboxErrorCodes.Refused] = 0,
+    };
+
+    private long failures;
     private readonly TimeProvider clock;
     private int running;
     private int streamFailing;
@@ -42,9 +49,9 @@ public sealed class OutboxStatistics
             "Profile events durable in the journal but not yet delivered to Kafka.");
         meter.CreateObservableGauge("identitygraph.outbox.lag", ObserveLagSeconds, "s",
             "Age of the oldest profile event durable in the journal but not yet delivered to Kafka (0 when caught up).");
-        deadLetters = meter.CreateCounter<long>("identitygraph.outbox.dead_letters", "{record}",
+        meter.CreateObservableCounter("identitygraph.outbox.dead_letters", ObserveDeadLetters, "{record}",
             "Profile events and snapshots sent to the outputs' dead-letter topic instead of their own, by reason (error code).");
-        failures = meter.CreateCounter<long>("identitygraph.outbox.failures", "{failure}",
+        meter.CreateObservableCounter("identitygraph.outbox.failures", () => Interlocked.Read(ref failures), "{failure}",
             "Times the outbox projection failed and restarted from its checkpoint.");
         meter.CreateObservableGauge("identitygraph.outbox.failing", ObserveFailing, "{state}",
             "1 while the outbox cannot publish (failing, restarting, fatal producer error, or stalled with events pending), else 0.");
@@ -129,14 +136,16 @@ public sealed class OutboxStatistics
     /// <summary>The projection's stream failed; it restarts from the checkpoint.</summary>
     internal void RecordFailure()
     {
-        failures.Add(1);
+        Interlocked.Increment(ref failures);
         Volatile.Write(ref streamFailing, 1);
     }
 
     internal void RecordFatal() => Volatile.Write(ref fatal, 1);
 
-    internal void RecordDeadLetter(string reason) =>
-        deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    internal void RecordDeadLetter(string reason) => deadLetters.AddOrUpdate(reason, 1, (_, count) => count + 1);
+
+    private IEnumerable<Measurement<long>> ObserveDeadLetters() =>
+        deadLetters.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("reason", p.Key)));
 
     internal void RecordProfileSize(int identifiers) => profileSize.Record(identifiers);
 
