@@ -118,6 +118,17 @@ public sealed class DevBroker : IAsyncDisposable
             {
                 throw new KafkaException(new Error(error, $"Creating topic {name} on the dev broker failed: {error}"));
             }
+
+            // The mock picks each partition's leader at random; round-robin spreads the load over every broker, always.
+            for (var partition = 0; forwarders.Count > 1 && partition < partitions; partition++)
+            {
+                error = (ErrorCode)MockClusterNative.rd_kafka_mock_partition_set_leader(
+                    cluster, name, partition, (partition % forwarders.Count) + 1);
+                if (error != ErrorCode.NoError)
+                {
+                    throw new KafkaException(new Error(error, $"Placing partition {partition} of {name} on the dev broker failed: {error}"));
+                }
+            }
         }
     }
 

@@ -141,6 +141,10 @@ internal static class MockClusterNative
     internal static void rd_kafka_mock_broker_set_host_port(IntPtr cluster, int brokerId, string host, int port) =>
         MockBrokerSetHostPort(cluster, brokerId, CString(host), port);
 
+    /// <summary>Returns an rd_kafka_resp_err_t; 0 is success.</summary>
+    internal static int rd_kafka_mock_partition_set_leader(IntPtr cluster, string topic, int partition, int brokerId) =>
+        MockPartitionSetLeader(cluster, CString(topic), partition, brokerId);
+
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     internal static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);
 
@@ -157,6 +161,9 @@ internal static class MockClusterNative
 
     [DllImport(LibraryName, EntryPoint = "rd_kafka_mock_topic_create", CallingConvention = CallingConvention.Cdecl)]
     private static extern int MockTopicCreate(IntPtr cluster, byte[] topic, int partitionCount, int replicationFactor);
+
+    [DllImport(LibraryName, EntryPoint = "rd_kafka_mock_partition_set_leader", CallingConvention = CallingConvention.Cdecl)]
+    private static extern int MockPartitionSetLeader(IntPtr cluster, byte[] topic, int partition, int brokerId);
 
     [DllImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_host_port", CallingConvention = CallingConvention.Cdecl)]
     private static extern void MockBrokerSetHostPort(IntPtr cluster, int brokerId, byte[] host, int port);
