@@ -16,6 +16,7 @@ using IdentityGraph.Server.Tests.Support;
 // benchmarks passthrough --bootstrap HOST:PORT [--output-topic T] [--group G]
 // benchmarks baselines --count N [--postgres CONNECTION] [--summary FILE] [workload options]
 // benchmarks storage --persistence SPEC [--summary FILE]
+// benchmarks journal-cost --persistence SPEC [--slices N] [--rows N] [--summary FILE]   (the identifier-index prototype)
 // benchmarks report --dir RUN_DIR --out RESULTS.md
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
@@ -80,6 +81,8 @@ switch (args.FirstOrDefault())
         return Baselines.Run(WorkloadOptions.From(options), (long)Number("--count", 10_000), Optional("--postgres"), Optional("--summary"));
     case "storage":
         return StorageStats.Run(Get("--persistence"), Optional("--summary"));
+    case "journal-cost":
+        return JournalCost.Run(Get("--persistence"), (int)Number("--slices", 8), (long)Number("--rows", 100_000), Optional("--summary"));
     case "report":
         return Report.Run(Get("--dir"), Get("--out"));
     default:
@@ -93,6 +96,7 @@ switch (args.FirstOrDefault())
         Console.Error.WriteLine("       passthrough --bootstrap HOST:PORT [--output-topic T] [--group G]");
         Console.Error.WriteLine("       baselines --count N [--postgres CONNECTION] [--summary FILE] [workload options]");
         Console.Error.WriteLine("       storage --persistence SPEC [--summary FILE]");
+        Console.Error.WriteLine("       journal-cost --persistence SPEC [--slices N] [--rows N] [--summary FILE]");
         Console.Error.WriteLine("       report --dir RUN_DIR --out RESULTS.md");
         Console.Error.WriteLine("workload options: " + string.Join(' ', WorkloadOptions.Names.Keys.Select(n => n + " V")));
         return 2;
