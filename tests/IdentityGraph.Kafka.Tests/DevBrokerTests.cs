@@ -121,6 +121,50 @@ public sealed class DevBrokerTests
     }
 
     [Fact]
+    public async Task Injected_produce_errors_fail_produce_requests_until_used_up_or_cleared()
+    {
+        await using var broker = DevBroker.Start(new DevBrokerOptions { Port = 0, Partitions = 2 });
+        // No retries, so every request shows its answer as a delivery error; an idempotent producer would retry.
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig
+        {
+            BootstrapServers = broker.BootstrapServers,
+            MessageSendMaxRetries = 0,
+        }).Build();
+        var message = new Message<Null, string> { Value = "v" };
+        var partition = new TopicPartition(Topics.ProfileEvents, 0);
+        Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync(partition, message)).Status);
+
+        // A permanent error, once: one request fails with it, the next one succeeds.
+        broker.FailRequests(KafkaApi.Produce, ErrorCode.InvalidRecord, 1);
+        var refused = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => producer.ProduceAsync(partition, message));
+        Assert.Equal(ErrorCode.InvalidRecord, refused.Error.Code);
+        Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync(partition, message)).Status);
+
+        // A retriable error, many times: every request fails with it until the errors are cleared.
+        broker.FailRequests(KafkaApi.Produce, ErrorCode.NotEnoughReplicas, 1000);
+        for (var i = 0; i < 3; i++)
+        {
+            var failed = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => producer.ProduceAsync(partition, message));
+            Assert.Equal(ErrorCode.NotEnoughReplicas, failed.Error.Code);
+        }
+
+        // Only Produce is affected: metadata and fetches still work meanwhile.
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            Assert.Equal(2, admin.GetMetadata(Topics.ProfileEvents, Patience).Topics.Single().Partitions.Count);
+        }
+
+        broker.ClearRequestErrors(KafkaApi.Produce);
+        var delivered = await producer.ProduceAsync(partition, message);
+        Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+        Assert.Equal(2, delivered.Offset.Value);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => broker.FailRequests(KafkaApi.Produce, ErrorCode.NoError, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => broker.FailRequests(KafkaApi.Produce, ErrorCode.Local_MsgTimedOut, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => broker.FailRequests(KafkaApi.Produce, ErrorCode.InvalidRecord, 0));
+    }
+
+    [Fact]
     public void A_taken_port_is_a_clear_error()
     {
         using var squatter = new TcpListener(IPAddress.Loopback, 0);

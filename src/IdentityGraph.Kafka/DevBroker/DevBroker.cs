@@ -132,6 +132,43 @@ public sealed class DevBroker : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Fault injection for tests: the next <paramref name="count"/> requests of type <paramref name="api"/> fail with
+    /// <paramref name="error"/>, whichever client sends them and whichever broker they reach (the errors are
+    /// cluster-wide: a Produce error hits every producer, ours and the test's). Each request takes one error off the
+    /// stack; for Produce, every partition in that request gets the error. Calls add up; <see cref="ClearRequestErrors"/>
+    /// drops what is left. A retriable error (e.g. <see cref="ErrorCode.NotEnoughReplicas"/>) makes producers retry
+    /// until their <c>message.timeout.ms</c>; a permanent one (e.g. <see cref="ErrorCode.InvalidRecord"/>) fails the
+    /// records at once.
+    /// </summary>
+    public void FailRequests(KafkaApi api, ErrorCode error, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        // A broker error code: librdkafka's local codes (negative) other than its "disconnect" (__TRANSPORT) mean nothing here.
+        if (error == ErrorCode.NoError || ((int)error < 0 && error != ErrorCode.Local_Transport))
+        {
+            throw new ArgumentOutOfRangeException(nameof(error), error, "Inject a broker error code, or Local_Transport to close the connection.");
+        }
+
+        var errors = new int[count];
+        Array.Fill(errors, (int)error);
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(cluster == IntPtr.Zero, this);
+            MockClusterNative.rd_kafka_mock_push_request_errors_array(cluster, (short)api, (nuint)count, errors);
+        }
+    }
+
+    /// <summary>Drops the injected errors of <paramref name="api"/> not yet used: its requests succeed again.</summary>
+    public void ClearRequestErrors(KafkaApi api)
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(cluster == IntPtr.Zero, this);
+            MockClusterNative.rd_kafka_mock_clear_request_errors(cluster, (short)api);
+        }
+    }
+
     /// <summary>Closes every connection, frees the ports and drops all data.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -148,6 +148,18 @@ internal static class MockClusterNative
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     internal static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);
 
+    /// <summary>
+    /// The next <paramref name="count"/> requests of type <paramref name="apiKey"/>, to any broker of the cluster, fail
+    /// with <paramref name="errors"/>[0], [1], … in turn (each an rd_kafka_resp_err_t, a C int). Appends to what is
+    /// already pushed. C: <c>void (rd_kafka_mock_cluster_t *, int16_t ApiKey, size_t cnt, const rd_kafka_resp_err_t *errors)</c>.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern void rd_kafka_mock_push_request_errors_array(IntPtr cluster, short apiKey, nuint count, int[] errors);
+
+    /// <summary>Drops the errors still pushed for <paramref name="apiKey"/> cluster-wide (not per broker or partition).</summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern void rd_kafka_mock_clear_request_errors(IntPtr cluster, short apiKey);
+
     // Strings go in as NUL-terminated UTF-8 bytes: librdkafka reads UTF-8, and byte arrays need no marshalling rules.
     private static byte[] CString(string value)
     {
