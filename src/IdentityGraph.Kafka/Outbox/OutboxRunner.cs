@@ -78,17 +78,19 @@ internal sealed class OutboxRunner : UntypedActor
             logger);
         producer = BuildProducer(limit);
         var projection = new OutboxProjection(system, producer, options.Outbox, statistics, limit, logger);
-        for (var attempt = 1; !cancellationToken.IsCancellationRequested; attempt++)
+        var backoff = RestartBackoff.ForOutbox();
+        while (!cancellationToken.IsCancellationRequested)
         {
+            var batchesBefore = statistics.DeliveredBatches;
             try
             {
                 await projection.RunAsync(cancellationToken);
-                attempt = 0;
+                backoff.Reset();
             }
             catch (Exception e)
             {
                 statistics.RecordFailure();
-                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(attempt - 1, 8))));
+                var delay = backoff.AfterFailure(delivered: statistics.DeliveredBatches != batchesBefore);
                 logger.OutboxFailed(e, delay);
                 try
                 {

@@ -27,6 +27,7 @@ public sealed class OutboxStatistics
     private long pendingSinceTicks;
     private long pendingAtCheckpoint = -1;
     private long published;
+    private long deliveredBatches;
     private long tombstones;
     private long checkpoint;
     private long lastEventTimestampMs;
@@ -111,8 +112,12 @@ public sealed class OutboxStatistics
         }
     }
 
+    /// <summary>Batches delivered and checkpointed since the start (dead-lettered records included).</summary>
+    internal long DeliveredBatches => Interlocked.Read(ref deliveredBatches);
+
     internal void RecordDelivered(int events, int endedProfiles, long offset, long lastTimestampMs)
     {
+        Interlocked.Increment(ref deliveredBatches);
         Interlocked.Add(ref published, events);
         Interlocked.Add(ref tombstones, endedProfiles);
         Interlocked.Exchange(ref checkpoint, offset);
