@@ -123,6 +123,14 @@ public sealed class OutboxStatistics
         Interlocked.Exchange(ref checkpoint, offset);
         Interlocked.Exchange(ref lastEventTimestampMs, lastTimestampMs);
         Volatile.Write(ref streamFailing, 0);
+
+        // A delivered batch is progress: a stall ends now, not at the next lag probe (up to 5 s later). Events still
+        // pending are measured again from here, at the new checkpoint.
+        Interlocked.Exchange(ref pendingAtCheckpoint, offset);
+        if (Interlocked.Read(ref pendingSinceTicks) != 0)
+        {
+            Interlocked.Exchange(ref pendingSinceTicks, clock.GetUtcNow().UtcTicks);
+        }
     }
 
     internal void RecordCheckpoint(long offset) => Interlocked.Exchange(ref checkpoint, offset);
@@ -196,6 +204,6 @@ public sealed class OutboxStatistics
         }
 
         var oldest = Interlocked.Read(ref oldestUnpublishedTicks);
-        yield return new Measurement<double>(oldest == 0 ? 0 : Math.Max(0, (DateTime.UtcNow.Ticks - oldest) / (double)TimeSpan.TicksPerSecond));
+        yield return new Measurement<double>(oldest == 0 ? 0 : Math.Max(0, (clock.GetUtcNow().UtcTicks - oldest) / (double)TimeSpan.TicksPerSecond));
     }
 }
