@@ -40,7 +40,10 @@ internal static class TestNode
         await Task.CompletedTask;
     }
 
-    /// <summary>Every record of <paramref name="topic"/> so far (until a second passes without one).</summary>
+    /// <summary>
+    /// Every record of <paramref name="topic"/> so far: up to each partition's high watermark, read first. (Reading
+    /// "until a second passes without a record" came back short on a loaded machine.)
+    /// </summary>
     public static List<ConsumeResult<string, byte[]>> ReadAll(string bootstrapServers, string topic, int partitions)
     {
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
@@ -50,15 +53,31 @@ internal static class TestNode
             EnableAutoCommit = false,
             FetchWaitMaxMs = 50,
         }).Build();
-        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
-        var records = new List<ConsumeResult<string, byte[]>>();
-        var last = DateTime.UtcNow;
-        while (DateTime.UtcNow - last < TimeSpan.FromSeconds(1))
+        var remaining = new Dictionary<TopicPartition, long>();
+        foreach (var partition in Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)))
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is { Message: not null } record)
+            var watermarks = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(30));
+            if (watermarks.High.Value > watermarks.Low.Value)
+            {
+                remaining[partition] = watermarks.High.Value;
+            }
+        }
+
+        consumer.Assign(remaining.Keys.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
+        var records = new List<ConsumeResult<string, byte[]>>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (remaining.Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"reading {topic} did not reach the high watermarks within 60 s");
+            // Records past the watermark (written since it was read) belong to the next read.
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } record &&
+                remaining.TryGetValue(record.TopicPartition, out var high) && record.Offset.Value < high)
             {
                 records.Add(record);
-                last = DateTime.UtcNow;
+                if (record.Offset.Value + 1 >= high)
+                {
+                    remaining.Remove(record.TopicPartition);
+                }
             }
         }
 
