@@ -145,9 +145,9 @@ public sealed class TcpForwarderTests
                     connections.Add(EchoAsync(client));
                 }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
             {
-                // Stopped.
+                // Stopped; InvalidOperationException ("Not listening") when the stop came before this accept began.
             }
 
             await Task.WhenAll(connections);
