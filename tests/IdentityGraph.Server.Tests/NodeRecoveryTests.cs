@@ -92,6 +92,7 @@ public sealed class NodeRecoveryTests(PostgresServer postgres, ITestOutputHelper
         // The survivor stays ready throughout (readiness does not depend on partitions) and takes them all.
         var notReady = 0;
         var polls = 0;
+        var lastSeen = "";
         double partitions = 0;
         double total = 0;
         while (killed.Elapsed < TimeSpan.FromSeconds(90))
@@ -106,6 +107,14 @@ public sealed class NodeRecoveryTests(PostgresServer postgres, ITestOutputHelper
 
             if (await cluster.TryMetricsAsync(survivor) is { } metrics)
             {
+                var seen = $"members up {metrics.Sum("identitygraph_cluster_members", ("status", "up"))}, unreachable {metrics.Sum("identitygraph_cluster_members", ("status", "unreachable"))}, " +
+                           $"down {metrics.Sum("identitygraph_cluster_members", ("status", "down"))}; assigned {metrics.Sum(Assigned)}";
+                if (seen != lastSeen)
+                {
+                    lastSeen = seen;
+                    output.WriteLine($"  {killed.Elapsed.TotalSeconds:F1} s after the kill, survivor: {seen}; resolved {metrics.Sum(Observations)}");
+                }
+
                 partitions = metrics.Sum(Assigned);
                 total = metrics.Sum(TopicPartitions);
                 if (total > 0 && partitions == total)
