@@ -35,8 +35,15 @@ public sealed class ObservationIngestion : BackgroundService
     private JournalGate gate = null!;
     // Observations resolved on this node: a failed attempt counts against its observation only if this moved meanwhile.
     private long resolvedCount;
-    // The assignment is paused while the journal gate is closed.
+    // The assignment is paused while the journal gate is closed, or while every slot has been taken for StarvedAfter.
     private bool paused;
+    // No slot came free for StarvedAfter: the observations in flight are stuck (e.g. asking shards on a node that died).
+    // The loop then pauses the assignment and keeps polling instead of blocking, so that rebalances are served (a dead
+    // member's partitions get here in time) and finished offsets are stored. Cleared when a slot is free.
+    private bool starved;
+
+    /// <summary>How long the loop waits for a free slot before it pauses the assignment and keeps polling.</summary>
+    internal static readonly TimeSpan StarvedAfter = TimeSpan.FromSeconds(1);
 
     public ObservationIngestion(KafkaOptions options, IServiceProvider services, IngestionStatistics statistics, ILogger<ObservationIngestion> logger, ObservationLimits? limits = null)
     {
@@ -98,13 +105,14 @@ public sealed class ObservationIngestion : BackgroundService
                 }
 
                 StoreCommittable(consumer);
-                FollowJournalGate(consumer);
+                starved = starved && slots.CurrentCount == 0;
+                FollowHolds(consumer);
                 if (record?.Message is null)
                 {
                     continue;
                 }
 
-                var dispatched = gate.IsOpen ? Dispatch(record, deadLetters, stopping) : DispatchResult.Deferred;
+                var dispatched = gate.IsOpen && !starved ? Dispatch(record, deadLetters, stopping) : DispatchResult.Deferred;
                 if (dispatched == DispatchResult.Stopping)
                 {
                     break;
@@ -142,12 +150,14 @@ public sealed class ObservationIngestion : BackgroundService
     }
 
     /// <summary>
-    /// Pauses the whole assignment while the journal gate is closed and resumes it when it opens. The consume loop
-    /// keeps polling meanwhile, so the node stays in its group however long the outage lasts.
+    /// Pauses the whole assignment while the journal gate is closed or every slot is stuck (<see cref="starved"/>), and
+    /// resumes it when neither holds. The consume loop keeps polling meanwhile, so the node stays in its group however
+    /// long the outage or the stall lasts, and a rebalance is served at once.
     /// </summary>
-    private void FollowJournalGate(IConsumer<byte[]?, byte[]?> consumer)
+    private void FollowHolds(IConsumer<byte[]?, byte[]?> consumer)
     {
-        if (gate.IsOpen == !paused)
+        var hold = !gate.IsOpen || starved;
+        if (hold == paused)
         {
             return;
         }
@@ -163,13 +173,20 @@ public sealed class ObservationIngestion : BackgroundService
         {
             consumer.Pause(assignment);
             paused = true;
-            logger.Paused(assignment.Count);
+            if (gate.IsOpen)
+            {
+                logger.PausedStarved(assignment.Count, options.Ingestion.MaxInFlight, StarvedAfter.TotalSeconds);
+            }
+            else
+            {
+                logger.Paused(assignment.Count);
+            }
         }
     }
 
     /// <summary>
-    /// A record that was read but not started (the journal went down): read it again after the pause. Its partition is
-    /// paused too, in case it was assigned after the rest of the assignment was paused.
+    /// A record that was read but not started (the journal went down, or no slot came free): read it again after the
+    /// pause. Its partition is paused too, in case it was assigned after the rest of the assignment was paused.
     /// </summary>
     private void Rewind(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record)
     {
@@ -186,15 +203,25 @@ public sealed class ObservationIngestion : BackgroundService
         }
     }
 
-    /// <summary>Starts processing one record, once a slot is free; deferred when the journal goes down meanwhile.</summary>
+    /// <summary>
+    /// Starts processing one record, once a slot is free; deferred when the journal goes down meanwhile, or when no slot
+    /// comes free within <see cref="StarvedAfter"/> (the loop then pauses and keeps polling until one does).
+    /// </summary>
     private DispatchResult Dispatch(ConsumeResult<byte[]?, byte[]?> record, DeadLetterPublisher deadLetters, CancellationToken stopping)
     {
         try
         {
+            var waitingSince = DateTime.UtcNow;
             while (!slots.Wait(TimeSpan.FromMilliseconds(200), stopping))
             {
                 if (!gate.IsOpen)
                 {
+                    return DispatchResult.Deferred;
+                }
+
+                if (DateTime.UtcNow - waitingSince >= StarvedAfter)
+                {
+                    starved = true;
                     return DispatchResult.Deferred;
                 }
             }
@@ -569,6 +596,9 @@ internal static partial class IngestionLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Paused {Count} partitions until the journal answers")]
     public static partial void Paused(this ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Paused {Count} partitions: all {MaxInFlight} observations in flight have waited {Seconds} s; polling on until one finishes")]
+    public static partial void PausedStarved(this ILogger logger, int count, int maxInFlight, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resumed {Count} partitions")]
     public static partial void Resumed(this ILogger logger, int count);

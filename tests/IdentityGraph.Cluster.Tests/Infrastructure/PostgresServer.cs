@@ -13,7 +13,9 @@ namespace IdentityGraph.Cluster.Tests.Infrastructure;
 /// on 127.0.0.1 only, the unix socket inside the temporary directory, trust authentication, fsync off (the fixture;
 /// measurements can ask for a durable one). As root it runs
 /// as the <c>postgres</c> OS user (initdb refuses root). Each test class asks for its own database. Disposing stops
-/// the server and deletes everything. scripts/test.sh installs the binaries (postgresql-15).
+/// the server and deletes everything. scripts/test.sh installs the binaries (postgresql-15). A test can stop the server
+/// the hard way (<see cref="StopAsync"/>, <c>pg_ctl stop -m immediate</c>: a crash for every client) and start it again
+/// on the same data directory and port (<see cref="StartAgainAsync"/>).
 /// </summary>
 public sealed class PostgresServer : IAsyncLifetime
 {
@@ -23,10 +25,13 @@ public sealed class PostgresServer : IAsyncLifetime
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
 
     private readonly bool _durable;
+    private readonly bool _synchronousCommit;
     private int _databases;
     private string? _root;
     private string? _dataDirectory;
+    private string? _log;
     private bool _started;
+    private bool _running;
 
     /// <summary>The fixture's server: fsync off, for speed.</summary>
     public PostgresServer()
@@ -35,7 +40,22 @@ public sealed class PostgresServer : IAsyncLifetime
     }
 
     /// <summary>A server that flushes commits to disk (fsync on), for measurements.</summary>
-    internal PostgresServer(bool durable) => _durable = durable;
+    internal PostgresServer(bool durable)
+        : this(durable, synchronousCommit: durable)
+    {
+    }
+
+    /// <summary>
+    /// <paramref name="synchronousCommit"/> on and <paramref name="durable"/> off: fsync stays off, but a commit is handed
+    /// to the operating system before the client hears of it, so an immediate stop (<see cref="StopAsync"/>) loses no
+    /// acknowledged transaction, as on a production server. The fixture's <c>synchronous_commit=off</c> may drop the last
+    /// ~0.6 s of acknowledged commits on an immediate stop: a test that stops the server needs this.
+    /// </summary>
+    internal PostgresServer(bool durable, bool synchronousCommit)
+    {
+        _durable = durable;
+        _synchronousCommit = synchronousCommit;
+    }
 
     /// <summary>The directory holding initdb, pg_ctl and postgres.</summary>
     public static string BinDirectory { get; } =
@@ -69,7 +89,7 @@ public sealed class PostgresServer : IAsyncLifetime
         var asRoot = Environment.UserName == "root";
         _root = Directory.CreateTempSubdirectory("identitygraph-pg-").FullName;
         _dataDirectory = Path.Combine(_root, "data");
-        var log = Path.Combine(_root, "server.log");
+        _log = Path.Combine(_root, "server.log");
         if (asRoot)
         {
             await RunAsync("chown", [$"{SuperUser}:{SuperUser}", _root], asPostgres: false);
@@ -84,21 +104,9 @@ public sealed class PostgresServer : IAsyncLifetime
         for (var attempt = 1; ; attempt++)
         {
             Port = FreePort();
-            var options = string.Join(' ', [
-                "-c", "listen_addresses=127.0.0.1",
-                "-p", Port.ToString(CultureInfo.InvariantCulture),
-                "-k", _root,
-                "-c", _durable ? "fsync=on" : "fsync=off",
-                "-c", _durable ? "synchronous_commit=on" : "synchronous_commit=off",
-                "-c", _durable ? "full_page_writes=on" : "full_page_writes=off",
-                "-c", "max_connections=500",
-            ]);
             try
             {
-                await RunAsync(
-                    Path.Combine(BinDirectory, "pg_ctl"),
-                    ["-D", _dataDirectory, "-l", log, "-o", options, "-w", "-t", "60", "start"],
-                    asRoot);
+                await PgCtlStartAsync();
                 _started = true;
                 break;
             }
@@ -106,11 +114,62 @@ public sealed class PostgresServer : IAsyncLifetime
             {
                 await Task.Delay(200);
             }
-            catch (InvalidOperationException e)
-            {
-                var serverLog = File.Exists(log) ? await File.ReadAllTextAsync(log) : "(no server log)";
-                throw new InvalidOperationException($"{e.Message}{Environment.NewLine}server log:{Environment.NewLine}{serverLog}", e);
-            }
+        }
+    }
+
+    /// <summary>True between a start and a stop.</summary>
+    public bool IsRunning => _running;
+
+    /// <summary>
+    /// <c>pg_ctl stop -m immediate</c>: every server process exits at once, without a checkpoint, and every client's
+    /// connection breaks (what a crashed or killed database looks like to its clients). The data directory and port stay.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        EnsureStarted();
+        NpgsqlConnection.ClearAllPools();
+        await RunAsync(
+            Path.Combine(BinDirectory, "pg_ctl"),
+            ["-D", _dataDirectory!, "-m", "immediate", "-w", "-t", "60", "stop"],
+            asPostgres: Environment.UserName == "root");
+        _running = false;
+    }
+
+    /// <summary>Starts the stopped server again on the same data directory and port (crash recovery runs first); returns when it accepts connections.</summary>
+    public async Task StartAgainAsync()
+    {
+        EnsureStarted();
+        if (_running)
+        {
+            throw new InvalidOperationException("The PostgreSQL server is running.");
+        }
+
+        await PgCtlStartAsync();
+    }
+
+    private async Task PgCtlStartAsync()
+    {
+        var options = string.Join(' ', [
+            "-c", "listen_addresses=127.0.0.1",
+            "-p", Port.ToString(CultureInfo.InvariantCulture),
+            "-k", _root!,
+            "-c", _durable ? "fsync=on" : "fsync=off",
+            "-c", _synchronousCommit ? "synchronous_commit=on" : "synchronous_commit=off",
+            "-c", _durable ? "full_page_writes=on" : "full_page_writes=off",
+            "-c", "max_connections=500",
+        ]);
+        try
+        {
+            await RunAsync(
+                Path.Combine(BinDirectory, "pg_ctl"),
+                ["-D", _dataDirectory!, "-l", _log!, "-o", options, "-w", "-t", "60", "start"],
+                asPostgres: Environment.UserName == "root");
+            _running = true;
+        }
+        catch (InvalidOperationException e)
+        {
+            var serverLog = File.Exists(_log) ? await File.ReadAllTextAsync(_log!) : "(no server log)";
+            throw new InvalidOperationException($"{e.Message}{Environment.NewLine}server log:{Environment.NewLine}{serverLog}", e);
         }
     }
 
@@ -153,7 +212,7 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         NpgsqlConnection.ClearAllPools();
-        if (_started && _dataDirectory is not null)
+        if (_running && _dataDirectory is not null)
         {
             try
             {
