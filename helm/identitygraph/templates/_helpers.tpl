@@ -138,7 +138,7 @@ first, then `config` on top.
 {{- if eq $pool 0 }}
 {{- $pool = min 20 (div $available (max 1 (int .Values.replicaCount))) }}
 {{- end }}
-{{- if or (lt $pool 1) (gt (mul (int .Values.replicaCount) $pool) $available) }}
+{{- if or (lt $pool 2) (gt (mul (int .Values.replicaCount) $pool) $available) }}
 {{- fail (printf "replicaCount (%d) x PostgreSQL pool per pod (%d) exceeds persistence.serverMaxConnections (%d) - persistence.reservedConnections (%d): the nodes could take every PostgreSQL connection" (int .Values.replicaCount) $pool (int $pg.serverMaxConnections) (int $pg.reservedConnections)) }}
 {{- end }}
 {{- $_ = set $env "IdentityGraph__Journal__MaxPoolSize" (toString $pool) }}

@@ -33,6 +33,48 @@ public sealed class JournalStatus(StorageSettings storage)
     }
 
     /// <summary>
+    /// PostgreSQL settings under which a commit the server acknowledged can still be lost in a crash: the graph
+    /// replies, and ingestion commits the Kafka offset, once a write is acknowledged, so such a loss is a lost
+    /// observation that nothing reads again. Empty for SQLite, with safe settings, or when the database cannot be asked.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DurabilityProblemsAsync(CancellationToken cancellationToken = default)
+    {
+        if (storage.Backend != StorageBackend.Postgres)
+        {
+            return [];
+        }
+
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = Command(connection, "SELECT current_setting('synchronous_commit'), current_setting('fsync')");
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return [];
+            }
+
+            var problems = new List<string>();
+            if (string.Equals(reader.GetString(0), "off", StringComparison.OrdinalIgnoreCase))
+            {
+                problems.Add("synchronous_commit is off: a database crash loses the last acknowledged writes, and the observations behind them are not read again; set it to on");
+            }
+
+            if (string.Equals(reader.GetString(1), "off", StringComparison.OrdinalIgnoreCase))
+            {
+                problems.Add("fsync is off: a machine crash can lose or corrupt acknowledged writes; set it to on");
+            }
+
+            return problems;
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException or IOException ||
+            (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return [];
+        }
+    }
+
+    /// <summary>
     /// The profile events written after journal offset <paramref name="offset"/> (the outbox checkpoint). Cost grows
     /// with the answer (a range scan of the ordering key), which stays small while the outbox keeps up.
     /// </summary>
@@ -59,8 +101,8 @@ public sealed class JournalStatus(StorageSettings storage)
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         DbConnection connection = storage.Backend == StorageBackend.Sqlite
-            ? new SqliteConnection(storage.ConnectionString)
-            : new NpgsqlConnection(storage.ConnectionString);
+            ? new SqliteConnection(storage.StatusConnectionString)
+            : new NpgsqlConnection(storage.StatusConnectionString);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(QueryTimeout);
         try

@@ -46,10 +46,11 @@ public sealed partial class StorageSettings
 
     private static readonly string[] SecretKeys = ["Password", "SSL Password"];
 
-    private StorageSettings(StorageBackend backend, string connectionString, string? sqliteFile, string displayString)
+    private StorageSettings(StorageBackend backend, string connectionString, string? sqliteFile, string displayString, string? statusConnectionString = null)
     {
         Backend = backend;
         ConnectionString = connectionString;
+        StatusConnectionString = statusConnectionString ?? connectionString;
         SqliteFile = sqliteFile;
         DisplayString = displayString;
     }
@@ -58,6 +59,13 @@ public sealed partial class StorageSettings
 
     /// <summary>The provider connection string, secrets included: never log it.</summary>
     public string ConnectionString { get; }
+
+    /// <summary>
+    /// The connection string of the node's own probes (readiness, journal gate, outbox lag): on PostgreSQL a pool of
+    /// one connection of its own, taken from the node's budget, so that probes never wait behind the journal and the
+    /// node never opens more than its budget. Secrets included: never log it.
+    /// </summary>
+    public string StatusConnectionString { get; }
 
     /// <summary>The absolute path of the SQLite database file; null for PostgreSQL.</summary>
     public string? SqliteFile { get; }
@@ -182,9 +190,9 @@ public sealed partial class StorageSettings
 
     private static StorageSettings ParsePostgres(string connectionString, int maxPoolSize)
     {
-        if (maxPoolSize < 1)
+        if (maxPoolSize < 2)
         {
-            throw new StorageSettingsException($"The PostgreSQL connection pool needs at least one connection (was {maxPoolSize}).");
+            throw new StorageSettingsException($"A node needs at least two PostgreSQL connections, one for the journal and one for its probes (was {maxPoolSize}).");
         }
 
         if (connectionString.Length == 0)
@@ -231,12 +239,21 @@ public sealed partial class StorageSettings
         }
 
         // Bounded, so that a node cannot take every connection the server has (during an outage the journal, recoveries
-        // and probes all open new ones); the connection string's own value wins.
+        // and probes all open new ones): the journal's pool and the probes' one connection together make the budget.
+        // The connection string's own value wins for the journal's pool.
         if (!MaxPoolSizeKeyword().IsMatch(connectionString))
         {
-            builder.MaxPoolSize = maxPoolSize;
-            builder.MinPoolSize = Math.Min(builder.MinPoolSize, maxPoolSize);
+            builder.MaxPoolSize = maxPoolSize - 1;
+            builder.MinPoolSize = Math.Min(builder.MinPoolSize, maxPoolSize - 1);
         }
+
+        // A different connection string is a different Npgsql pool; the application name shows it in pg_stat_activity.
+        var status = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            MaxPoolSize = 1,
+            MinPoolSize = 0,
+            ApplicationName = string.IsNullOrEmpty(builder.ApplicationName) ? "identitygraph-probe" : builder.ApplicationName + "-probe",
+        };
 
         var display = new NpgsqlConnectionStringBuilder(builder.ConnectionString);
         foreach (var key in SecretKeys)
@@ -247,7 +264,7 @@ public sealed partial class StorageSettings
             }
         }
 
-        return new StorageSettings(StorageBackend.Postgres, builder.ConnectionString, null, PostgresPrefix + display.ConnectionString);
+        return new StorageSettings(StorageBackend.Postgres, builder.ConnectionString, null, PostgresPrefix + display.ConnectionString, status.ConnectionString);
     }
 
     private static bool LooksLikeConnectionString(string path) =>

@@ -18,6 +18,8 @@ namespace IdentityGraph.Kafka.Outbox;
 internal sealed class OutboxRunner : UntypedActor
 {
     private static readonly TimeSpan LagProbeInterval = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan JournalProbeInterval = TimeSpan.FromMilliseconds(250);
     private readonly KafkaOptions options;
     private readonly OutboxStatistics statistics;
     private readonly JournalStatus journalStatus;
@@ -94,7 +96,12 @@ internal sealed class OutboxRunner : UntypedActor
                 logger.OutboxFailed(e, delay);
                 try
                 {
-                    await Task.Delay(delay, cancellationToken);
+                    if (await WaitForJournalAsync(delay, cancellationToken))
+                    {
+                        // The failure was the database's outage, which is over: publish now, and a later failure
+                        // starts its back-off over (the waits during the outage said nothing about the outbox).
+                        backoff.Reset();
+                    }
                 }
                 catch (OperationCanceledException)
                 {
@@ -102,6 +109,28 @@ internal sealed class OutboxRunner : UntypedActor
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Waits <paramref name="delay"/> before the next run, unless the journal does not answer: then waits until it
+    /// answers again, however long that takes, and returns true. During an outage every run fails, so the back-off
+    /// would have grown to its maximum and kept the outbox (and /readyz) failing up to 30 s after the database's return.
+    /// </summary>
+    private async Task<bool> WaitForJournalAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        if (await journalStatus.PingAsync(cancellationToken))
+        {
+            await Task.Delay(delay, cancellationToken);
+            return false;
+        }
+
+        do
+        {
+            await Task.Delay(JournalProbeInterval, cancellationToken);
+        }
+        while (!await journalStatus.PingAsync(cancellationToken));
+
+        return true;
     }
 
     /// <summary>Measures what is durable but unpublished, for the lag metrics; a failed probe only skips a sample.</summary>

@@ -52,9 +52,9 @@ public sealed class ServerSettings
             problems.Add($"{Section}:Cluster:ShardCount must be between 1 and 10000 (was {Cluster.ShardCount}).");
         }
 
-        if (Journal.MaxPoolSize is < 1 or > 1000)
+        if (Journal.MaxPoolSize is < 2 or > 1000)
         {
-            problems.Add($"{Section}:Journal:MaxPoolSize must be between 1 and 1000 (was {Journal.MaxPoolSize}).");
+            problems.Add($"{Section}:Journal:MaxPoolSize must be between 2 and 1000 (was {Journal.MaxPoolSize}).");
         }
 
         if (Journal.MaxConcurrentRecoveries is < 1 or > 10_000)

@@ -146,6 +146,12 @@ public static class NodeHost
             await app.StopAsync(CancellationToken.None);
             throw new ConfigurationException(problems);
         }
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityGraph.Journal");
+        foreach (var problem in await app.Services.GetRequiredService<JournalStatus>().DurabilityProblemsAsync(cancellationToken))
+        {
+            logger.JournalNotDurable(problem);
+        }
     }
 
     // An IP binds that address; "localhost" binds loopback; any other name binds every interface, as Kestrel's URLs do.
@@ -173,4 +179,10 @@ public static class NodeHost
             kestrel.ListenAnyIP(url.Port, Configure);
         }
     }
+}
+
+internal static partial class NodeHostLog
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The journal database is not crash-safe: {Problem}.")]
+    public static partial void JournalNotDurable(this ILogger logger, string problem);
 }

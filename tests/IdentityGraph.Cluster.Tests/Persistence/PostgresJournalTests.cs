@@ -34,5 +34,20 @@ public sealed class PostgresJournalTests(PostgresServer server) : JournalBackend
     }
 
     [PostgresFact]
+    public async Task A_server_that_can_lose_acknowledged_commits_is_reported()
+    {
+        // The test server trades durability for speed (fsync and synchronous_commit off), exactly what serve warns about.
+        var status = new JournalStatus(await StorageAsync());
+
+        var problems = await status.DurabilityProblemsAsync();
+
+        Assert.Collection(
+            problems,
+            p => Assert.StartsWith("synchronous_commit is off", p, StringComparison.Ordinal),
+            p => Assert.StartsWith("fsync is off", p, StringComparison.Ordinal));
+        Assert.Empty(await new JournalStatus(StorageSettings.Parse("sqlite:" + Path.Combine(Path.GetTempPath(), $"ig-{Guid.NewGuid():N}.db"))).DurabilityProblemsAsync());
+    }
+
+    [PostgresFact]
     public Task Postgres_EventsByTag_returns_the_profile_events() => EventsByTag_returns_the_profile_events();
 }

@@ -103,6 +103,29 @@ public sealed class StorageSettingsTests : IDisposable
     public void Postgres_connections_skip_the_reset_on_return_to_the_pool_unless_told_otherwise(string spec, bool expected) =>
         Assert.Equal(expected, new Npgsql.NpgsqlConnectionStringBuilder(StorageSettings.Parse(spec).ConnectionString).NoResetOnClose);
 
+    [Theory]
+    [InlineData("postgres:Host=db;Database=ig", 8, 7, "identitygraph-probe")]
+    [InlineData("postgres:Host=db;Database=ig;Maximum Pool Size=30;Application Name=shop", 8, 30, "shop-probe")]
+    public void Postgres_probes_get_one_connection_of_their_own_out_of_the_budget(string spec, int budget, int journalPool, string probeName)
+    {
+        var settings = StorageSettings.Parse(spec, maxPoolSize: budget);
+        var journal = new Npgsql.NpgsqlConnectionStringBuilder(settings.ConnectionString);
+        var probes = new Npgsql.NpgsqlConnectionStringBuilder(settings.StatusConnectionString);
+
+        Assert.Equal(journalPool, journal.MaxPoolSize);
+        Assert.Equal(1, probes.MaxPoolSize);
+        Assert.Equal(probeName, probes.ApplicationName);
+        Assert.Equal(journal.Host, probes.Host);
+        Assert.Equal(journal.Database, probes.Database);
+    }
+
+    [Fact]
+    public void Postgres_budget_of_one_connection_is_refused()
+    {
+        var e = Assert.Throws<StorageSettingsException>(() => StorageSettings.Parse("postgres:Host=db;Database=ig", maxPoolSize: 1));
+        Assert.Contains("at least two PostgreSQL connections", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Postgres_without_password_displays_in_full()
     {
