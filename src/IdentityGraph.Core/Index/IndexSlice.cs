@@ -1,0 +1,267 @@
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Profiles;
+
+namespace IdentityGraph.Core.Index;
+
+/// <summary>
+/// One slice of the identifier index: identifier key → owning profile id and version. Pure and mutable, owned by one
+/// actor, which decides, writes, and only then applies.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Two layers: <em>durable</em> owners (written to the journal, or recovered from it) and <em>pending</em> ones
+/// (decided and being written). Decisions see both, so two batches in flight cannot both claim one identifier;
+/// <see cref="Lookup"/> answers only durable owners and says when a change is pending, so the actor can defer.
+/// </para>
+/// <para>The actor's cycle:</para>
+/// <list type="number">
+/// <item><see cref="DecideClaims"/> or <see cref="DecideRepoints"/> (no mutation);</item>
+/// <item><see cref="Stage"/> the decision's changes, then write them (one journal event per decision);</item>
+/// <item>when the write is durable, <see cref="MarkDurable"/> them and send the answers
+/// (<see cref="IndexDecision.AwaitsDurability"/>: without changes of its own, a decision may still depend on an earlier
+/// write in flight);</item>
+/// <item>on recovery, <see cref="FromSnapshot"/> and <see cref="Apply"/> each journalled change; replaying a change
+/// twice is a no-op.</item>
+/// </list>
+/// <para>
+/// Rules: a claim is compare-and-set (the first claim wins, later ones learn the owner); a repoint moves an owner only
+/// from the expected profile to a smaller id (a merge survivor). Owners therefore only ever move to smaller ids today.
+/// </para>
+/// <para>
+/// Room for splits (not built): a split must move an identifier to a <em>larger</em> id. It would be a third decision,
+/// a move accepted only when the identifier's current version equals the version the requester read (optimistic
+/// concurrency instead of "smaller wins"), producing a change with the next version. <see cref="Apply"/> and replay
+/// already order changes by version alone, never by id, so they need no change for it.
+/// </para>
+/// </remarks>
+public sealed class IndexSlice
+{
+    private readonly Dictionary<IdentifierKey, Owned> durable = [];
+    private readonly Dictionary<IdentifierKey, Owned> pending = [];
+
+    /// <summary>Identifiers with a durable owner.</summary>
+    public int Count => durable.Count;
+
+    /// <summary>Identifiers with a change decided and staged but not durable yet.</summary>
+    public int PendingCount => pending.Count;
+
+    /// <summary>The durable owner of <paramref name="key"/>, and whether a change of it is pending.</summary>
+    public IndexLookup Lookup(IdentifierKey key)
+    {
+        ThrowIfInvalid(key);
+        var hasPending = pending.ContainsKey(key);
+        return durable.TryGetValue(key, out var owned)
+            ? new IndexLookup(owned.Owner, owned.Version, hasPending)
+            : new IndexLookup(null, 0, hasPending);
+    }
+
+    /// <summary>
+    /// Decides claims in order against durable and pending owners: an owned identifier answers its owner; an unowned
+    /// one is claimed by the candidate (version 1). A later claim in the same list for an identifier claimed earlier
+    /// in it answers the earlier candidate and adds no change.
+    /// </summary>
+    public IndexDecision DecideClaims(IReadOnlyList<ClaimRequest> claims)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        var decision = new DecisionBuilder(this);
+        foreach (var (key, candidate) in claims)
+        {
+            ThrowIfInvalid(key);
+            ThrowIfInvalid(candidate, nameof(claims));
+            if (decision.Current(key) is { } owned)
+            {
+                decision.Answer(key, owned.Owner);
+            }
+            else
+            {
+                decision.Change(key, candidate);
+            }
+        }
+
+        return decision.Build();
+    }
+
+    /// <summary>
+    /// Decides repoints in order against durable and pending owners: an identifier moves only when it names
+    /// <see cref="RepointRequest.From"/> and <see cref="RepointRequest.To"/> is smaller (ordinal); otherwise the answer
+    /// is its current owner (null when no one holds it).
+    /// </summary>
+    public IndexDecision DecideRepoints(IReadOnlyList<RepointRequest> repoints)
+    {
+        ArgumentNullException.ThrowIfNull(repoints);
+        var decision = new DecisionBuilder(this);
+        foreach (var (key, from, to) in repoints)
+        {
+            ThrowIfInvalid(key);
+            ThrowIfInvalid(from, nameof(repoints));
+            ThrowIfInvalid(to, nameof(repoints));
+            var current = decision.Current(key);
+            if (current?.Owner == from && to < from)
+            {
+                decision.Change(key, to);
+            }
+            else
+            {
+                decision.Answer(key, current?.Owner);
+            }
+        }
+
+        return decision.Build();
+    }
+
+    /// <summary>
+    /// Records a decision's changes as pending (being written), so that later decisions see them. Call it right after
+    /// deciding, before anything else can decide.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// A change does not follow the current version of its identifier: it was decided on a state that has changed
+    /// since (a decision that was not staged before the next one was made).
+    /// </exception>
+    public void Stage(IReadOnlyList<IndexChange> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        foreach (var change in changes)
+        {
+            ThrowIfInvalid(change, nameof(changes));
+            var current = CurrentVersion(change.Key);
+            if (change.Version != current + 1)
+            {
+                throw new InvalidOperationException(
+                    $"Change version {change.Version} does not follow the identifier's current version {current}: "
+                    + "it was decided on a state that has changed since.");
+            }
+        }
+
+        // Checked first, then recorded: a refused list leaves the slice as it was.
+        foreach (var change in changes)
+        {
+            pending[change.Key] = new Owned(change.Owner, change.Version);
+        }
+    }
+
+    /// <summary>The write of these changes is durable: they become the durable owners (<see cref="Apply"/> each).</summary>
+    public void MarkDurable(IReadOnlyList<IndexChange> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        foreach (var change in changes)
+        {
+            Apply(change);
+        }
+    }
+
+    /// <summary>
+    /// Makes a durable change part of the durable owners: a change whose version is not above the identifier's durable
+    /// version is ignored (replay safety). A pending change it covers is no longer pending.
+    /// </summary>
+    /// <returns>Whether the durable owner changed.</returns>
+    public bool Apply(IndexChange change)
+    {
+        ThrowIfInvalid(change, nameof(change));
+        if (pending.TryGetValue(change.Key, out var staged) && staged.Version <= change.Version)
+        {
+            pending.Remove(change.Key);
+        }
+
+        if (durable.TryGetValue(change.Key, out var owned) && owned.Version >= change.Version)
+        {
+            return false;
+        }
+
+        durable[change.Key] = new Owned(change.Owner, change.Version);
+        return true;
+    }
+
+    /// <summary>The durable owners (pending changes are not part of a snapshot), ordered by key.</summary>
+    public IReadOnlyList<IndexEntry> ToSnapshot() =>
+        [.. durable.Select(p => new IndexEntry(p.Key, p.Value.Owner, p.Value.Version)).OrderBy(e => e.Key)];
+
+    /// <summary>A slice whose durable owners are <paramref name="entries"/> (as <see cref="ToSnapshot"/> wrote them).</summary>
+    /// <exception cref="ArgumentException">An entry is invalid or an identifier appears twice.</exception>
+    public static IndexSlice FromSnapshot(IEnumerable<IndexEntry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var slice = new IndexSlice();
+        foreach (var (key, owner, version) in entries)
+        {
+            var change = new IndexChange(key, owner, version);
+            ThrowIfInvalid(change, nameof(entries));
+            if (!slice.durable.TryAdd(key, new Owned(owner, version)))
+            {
+                throw new ArgumentException("A snapshot holds an identifier twice.", nameof(entries));
+            }
+        }
+
+        return slice;
+    }
+
+    private long CurrentVersion(IdentifierKey key) =>
+        pending.TryGetValue(key, out var staged) ? staged.Version
+        : durable.TryGetValue(key, out var owned) ? owned.Version
+        : 0;
+
+    private static void ThrowIfInvalid(IdentifierKey key)
+    {
+        if (string.IsNullOrEmpty(key.Value))
+        {
+            throw new ArgumentException("An identifier key has no value.", nameof(key));
+        }
+    }
+
+    private static void ThrowIfInvalid(ProfileId id, string parameter)
+    {
+        if (id.Value is null)
+        {
+            throw new ArgumentException("A profile id has no value (default ProfileId).", parameter);
+        }
+    }
+
+    private static void ThrowIfInvalid(IndexChange change, string parameter)
+    {
+        ThrowIfInvalid(change.Key);
+        ThrowIfInvalid(change.Owner, parameter);
+        if (change.Version < 1)
+        {
+            throw new ArgumentException($"A change's version starts at 1; got {change.Version}.", parameter);
+        }
+    }
+
+    private readonly record struct Owned(ProfileId Owner, long Version);
+
+    /// <summary>
+    /// One decision in the making: sees the slice's pending-over-durable owners plus its own changes, keeps at most one
+    /// change per identifier (the version goes up by one per decision, however many requests touched it).
+    /// </summary>
+    private sealed class DecisionBuilder(IndexSlice slice)
+    {
+        private readonly List<IndexAnswer> answers = [];
+        private readonly Dictionary<IdentifierKey, int> changeIndexOf = [];
+        private readonly List<IndexChange> changes = [];
+
+        /// <summary>The owner as this decision sees it, and whether it is durable.</summary>
+        public (ProfileId Owner, bool Pending)? Current(IdentifierKey key) =>
+            changeIndexOf.TryGetValue(key, out var index) ? (changes[index].Owner, true)
+            : slice.pending.TryGetValue(key, out var staged) ? (staged.Owner, true)
+            : slice.durable.TryGetValue(key, out var owned) ? (owned.Owner, false)
+            : null;
+
+        public void Answer(IdentifierKey key, ProfileId? owner) =>
+            answers.Add(new IndexAnswer(key, owner, owner is not null && Current(key)!.Value.Pending));
+
+        public void Change(IdentifierKey key, ProfileId owner)
+        {
+            if (changeIndexOf.TryGetValue(key, out var index))
+            {
+                changes[index] = changes[index] with { Owner = owner };
+            }
+            else
+            {
+                changeIndexOf[key] = changes.Count;
+                changes.Add(new IndexChange(key, owner, slice.CurrentVersion(key) + 1));
+            }
+
+            answers.Add(new IndexAnswer(key, owner, Pending: true));
+        }
+
+        public IndexDecision Build() => new(answers, changes);
+    }
+}
