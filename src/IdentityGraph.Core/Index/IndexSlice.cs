@@ -172,6 +172,10 @@ public sealed class IndexSlice
     }
 
     /// <summary>The durable owners (pending changes are not part of a snapshot), ordered by key.</summary>
+    /// <remarks>
+    /// Take it when <see cref="PendingCount"/> is 0: a journal stamps a snapshot with the last sequence number handed
+    /// out, which covers events still being written, and recovery would then skip them.
+    /// </remarks>
     public IReadOnlyList<IndexEntry> ToSnapshot() =>
         [.. durable.Select(p => new IndexEntry(p.Key, p.Value.Owner, p.Value.Version)).OrderBy(e => e.Key)];
 
