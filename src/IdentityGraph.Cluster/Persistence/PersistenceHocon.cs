@@ -97,6 +97,13 @@ public static class PersistenceHocon
         var connection = Quote(storage.ConnectionString);
         var provider = Quote(ProviderName(storage.Backend));
         var parallelism = storage.Backend == StorageBackend.Sqlite ? 1 : tuning.PostgresParallelism;
+        // SQLite: the plugin reads inside a transaction at the configured isolation level, and Microsoft.Data.Sqlite
+        // begins every transaction but a read-uncommitted one IMMEDIATE, i.e. holding the database's one write lock.
+        // Every recovery read then queued behind the journal's writes, each collision sleeping 150 ms in the driver's
+        // busy retry (the CPU idle, an import falling from ~800 to ~50 journal rows/s). Read-uncommitted begins a
+        // deferred transaction: a plain WAL reader that sees committed data (without shared cache, SQLite ignores the
+        // read_uncommitted pragma it sets). PostgreSQL keeps its default.
+        var readIsolation = storage.Backend == StorageBackend.Sqlite ? "read-uncommitted" : "unspecified";
         var adapterType = typeof(ProfileTagAdapter);
         var adapter = Quote($"{adapterType.FullName}, {adapterType.Assembly.GetName().Name}");
         var resetTimeout = Millis(tuning.CircuitBreakerResetTimeout);
@@ -112,6 +119,7 @@ public static class PersistenceHocon
                   provider-name = {{provider}}
                   auto-initialize = on
                   parallelism = {{parallelism}}
+                  read-isolation-level = {{readIsolation}}
                   tag-write-mode = Csv
                   circuit-breaker.reset-timeout = {{resetTimeout}}
                   event-adapters {
@@ -128,6 +136,7 @@ public static class PersistenceHocon
                   class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
                   connection-string = {{connection}}
                   provider-name = {{provider}}
+                  read-isolation-level = {{readIsolation}}
                   auto-initialize = on
                   circuit-breaker.reset-timeout = {{resetTimeout}}
                 }
@@ -138,6 +147,7 @@ public static class PersistenceHocon
                 connection-string = {{connection}}
                 provider-name = {{provider}}
                 tag-read-mode = Csv
+                read-isolation-level = {{readIsolation}}
                 refresh-interval = {{Millis(tuning.RefreshInterval)}}
                 journal-sequence-retrieval {
                   query-delay = {{Millis(tuning.SequenceQueryDelay)}}

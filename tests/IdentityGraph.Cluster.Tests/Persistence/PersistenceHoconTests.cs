@@ -50,6 +50,11 @@ public sealed class PersistenceHoconTests
         // A gap in the ordering is waited for 10 s (20 ms × 500), the plugin's own default, before it is skipped.
         Assert.Equal(500, query.GetInt("journal-sequence-retrieval.max-tries"));
         Assert.Equal(backend == StorageBackend.Sqlite ? 1 : 3, journal.GetInt("parallelism"));
+        // SQLite reads in deferred transactions (read-uncommitted), not IMMEDIATE ones that take the write lock.
+        foreach (var block in new[] { journal, snapshot, query })
+        {
+            Assert.Equal(backend == StorageBackend.Sqlite ? "read-uncommitted" : "unspecified", block.GetString("read-isolation-level"));
+        }
     }
 
     [Fact]

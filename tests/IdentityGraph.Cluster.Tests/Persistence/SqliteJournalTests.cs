@@ -1,4 +1,6 @@
+using Akka.Actor;
 using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 
 namespace IdentityGraph.Cluster.Tests.Persistence;
@@ -38,6 +40,34 @@ public sealed class SqliteJournalTests : JournalBackendTests, IDisposable
         Assert.Equal(5L, await command.ExecuteScalarAsync());
         command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tags';";
         Assert.Equal(0L, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Entities_recover_while_another_connection_holds_the_write_lock()
+    {
+        var history = ProfileHistory("01HLOCKED");
+        var system = TestSystems.Start(_storage, "write-lock");
+        try
+        {
+            var writer = system.ActorOf(JournalProbe.Props("profile-01HLOCKED"));
+            await writer.Ask<JournalProbe.Appended>(new JournalProbe.AppendAll(history), TestSystems.AskTimeout);
+
+            // A write transaction elsewhere holds SQLite's one write lock. Recovery only reads, so it must not wait for
+            // it: reads in IMMEDIATE transactions did (the driver's busy retry, 150 ms a round, up to its 30 s time-out).
+            await using var outside = new SqliteConnection(_storage.ConnectionString);
+            await outside.OpenAsync();
+            await using var lockHolder = outside.BeginTransaction(deferred: false);
+
+            var reader = system.ActorOf(JournalProbe.Props("profile-01HLOCKED"));
+            var recovered = await reader.Ask<JournalProbe.Events>(JournalProbe.GetEvents.Instance, TimeSpan.FromSeconds(10));
+
+            Assert.Equal(history, recovered.All);
+            await lockHolder.RollbackAsync();
+        }
+        finally
+        {
+            await system.Terminate();
+        }
     }
 
     [Fact]
