@@ -2,21 +2,18 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using Confluent.Kafka;
-using Google.Protobuf;
 using IdentityGraph.Cluster.Hosting;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Contracts.V1;
 using IdentityGraph.Core.Identifiers;
-using IdentityGraph.Core.Observations;
 using IdentityGraph.Core.Resolution;
 using IdentityGraph.Kafka.Hosting;
 using IdentityGraph.Kafka.Ingestion;
 using IdentityGraph.Kafka.Outbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
 namespace IdentityGraph.Kafka.Tests;
@@ -27,9 +24,6 @@ namespace IdentityGraph.Kafka.Tests;
 /// </summary>
 public sealed class KafkaNodeTests : IAsyncLifetime
 {
-    private static readonly ObservationNormalizer Normalizer = new(
-        new IdentifierNormalizer(NormalizationOptions.Default), new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
-
     private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-node-").FullName;
     private DevBroker broker = null!;
 
@@ -86,7 +80,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
         // The mock cluster completes a join only after about a session time-out: keep it short on both members.
         using var node = await StartNodeAsync(maxInFlight: 4, consumer: FastRebalance);
         var statistics = node.Services.GetRequiredService<IngestionStatistics>();
-        await WaitUntilAsync(() => statistics.ResolvedTotal >= 50);
+        await TestNode.WaitUntilAsync(() => statistics.ResolvedTotal >= 50);
 
         // Another member joins the group: cooperative-sticky moves some partitions to it, so the node revokes them,
         // drains and commits. The intruder reads but never commits, then leaves, and the node takes the partitions back
@@ -151,7 +145,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
 
         using var node = await StartNodeAsync(configure: o => o.Ingestion.MaxAttempts = 3);
         var statistics = node.Services.GetRequiredService<IngestionStatistics>();
-        await WaitUntilAsync(() => statistics.DeadLettersTotal >= 1 && statistics.ResolvedTotal >= good.Count);
+        await TestNode.WaitUntilAsync(() => statistics.DeadLettersTotal >= 1 && statistics.ResolvedTotal >= good.Count);
 
         var letter = Assert.Single(ReadAll(Topics.DeadLetters));
         Assert.Equal(ResolveErrorCodes.ResolveFailed, Header(letter, "identitygraph.error.code"));
@@ -160,7 +154,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
         Assert.Equal(good.Count, statistics.ResolvedTotal);
 
         // Every record is done, the poison included: the group's commits reach the end of every partition.
-        await WaitUntilAsync(() => CommittedTotal() == stream.Count);
+        await TestNode.WaitUntilAsync(() => CommittedTotal() == stream.Count);
         await node.StopAsync();
     }
 
@@ -181,7 +175,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
     private static async Task<IHost> StartGraphAsync(StorageSettings storage)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddSingleton(Normalizer);
+        builder.Services.AddSingleton(TestNode.Normalizer);
         builder.Services.AddIdentityGraph(new IdentityGraphOptions { Storage = storage, ShardCount = 10 }, (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
         var host = builder.Build();
         await host.StartAsync();
@@ -211,15 +205,6 @@ public sealed class KafkaNodeTests : IAsyncLifetime
         public override string PersistenceId { get; }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 2 minutes");
-            await Task.Delay(50);
-        }
-    }
 
     private static readonly Dictionary<string, string> FastRebalance = new() { ["session.timeout.ms"] = "6000", ["heartbeat.interval.ms"] = "500" };
 
@@ -227,7 +212,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
     {
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, Ingestion = { MaxInFlight = maxInFlight, Consumer = consumer ?? [] } };
         configure?.Invoke(options);
-        return TestNode.StartAsync(options, Normalizer, directory);
+        return TestNode.StartAsync(options, directory);
     }
 
     private Task ProduceAsync(IEnumerable<Observation> observations) => TestNode.ProduceAsync(broker.BootstrapServers, observations);
@@ -266,7 +251,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
         var names = new Dictionary<IdentifierKey, string>();
         foreach (var observation in observations)
         {
-            var normalized = Normalizer.Normalize(observation).Observation!;
+            var normalized = TestNode.Normalizer.Normalize(observation).Observation!;
             reference.Add(normalized);
             foreach (var identifier in normalized.Identifiers)
             {

@@ -1,18 +1,10 @@
-using System.Text;
 using Confluent.Kafka;
-using Google.Protobuf;
-using IdentityGraph.Cluster.Hosting;
-using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Contracts.V1;
-using IdentityGraph.Core.Identifiers;
-using IdentityGraph.Core.Observations;
 using IdentityGraph.Kafka.Hosting;
 using IdentityGraph.Kafka.Ingestion;
 using IdentityGraph.Kafka.Outbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
 namespace IdentityGraph.Kafka.Tests;
 
@@ -23,9 +15,6 @@ namespace IdentityGraph.Kafka.Tests;
 public sealed class OutboxLimitTests : IAsyncLifetime
 {
     private const int Limit = 8000;
-    private static readonly ObservationNormalizer Normalizer = new(
-        new IdentifierNormalizer(NormalizationOptions.Default), new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
-
     private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-outbox-").FullName;
     private DevBroker broker = null!;
 
@@ -51,29 +40,29 @@ public sealed class OutboxLimitTests : IAsyncLifetime
         };
         using var node = await StartNodeAsync(options);
 
-        var big = Observation("big-1", "big@shop.example");
+        var big = TestNode.Observation("big-1", "big@shop.example");
         for (var i = 0; i < 20; i++)
         {
             big.Attributes["note" + i] = new string('x', 900);
         }
 
-        await ProduceAsync([big, .. Enumerable.Range(0, 20).Select(i => Observation($"small-{i}", $"small{i}@shop.example"))]);
+        await ProduceAsync([big, .. Enumerable.Range(0, 20).Select(i => TestNode.Observation($"small-{i}", $"small{i}@shop.example"))]);
         // Input partitions are keyed by observation id: wait for the big profile's first dead letters so that the
         // second observation cannot create it first (small enough to publish).
-        await WaitUntilAsync(() => ReadAll(Topics.ProfileEventsDeadLetters).Count >= 2);
+        await TestNode.WaitUntilAsync(() => ReadAll(Topics.ProfileEventsDeadLetters).Count >= 2);
         // The oversized profile changes again (every snapshot of it is too large), then more small profiles follow.
-        var again = Observation("big-2", "big@shop.example");
+        var again = TestNode.Observation("big-2", "big@shop.example");
         again.Identifiers.Add(new Identifier { Type = IdentifierType.CustomerId, Value = "big-customer" });
-        await ProduceAsync([again, .. Enumerable.Range(20, 20).Select(i => Observation($"small-{i}", $"small{i}@shop.example"))]);
+        await ProduceAsync([again, .. Enumerable.Range(20, 20).Select(i => TestNode.Observation($"small-{i}", $"small{i}@shop.example"))]);
 
         var statistics = node.Services.GetRequiredService<OutboxStatistics>();
-        await WaitUntilAsync(() => statistics.Published >= 40 && ReadAll(Topics.ProfileEventsDeadLetters).Count >= 4);
+        await TestNode.WaitUntilAsync(() => statistics.Published >= 40 && ReadAll(Topics.ProfileEventsDeadLetters).Count >= 4);
 
         var events = ReadAll(Topics.ProfileEvents);
         Assert.Equal(40, events.Select(e => e.Message.Key).Distinct().Count());
         Assert.All(events.Concat(ReadAll(Topics.Profiles)), r => Assert.True(r.Message.Value is null || r.Message.Value.Length < Limit));
 
-        var letters = ReadAll(Topics.ProfileEventsDeadLetters).Select(Headers).ToList();
+        var letters = ReadAll(Topics.ProfileEventsDeadLetters).Select(TestNode.Headers).ToList();
         Assert.All(letters, h => Assert.Equal(OutboxErrorCodes.TooLarge, h[DeadLetterHeaders.ErrorCode]));
         var bigProfile = Assert.Single(letters.Select(h => h[OutboxDeadLetterHeaders.ProfileId]).Distinct());
         Assert.DoesNotContain(events, e => e.Message.Key == bigProfile);
@@ -86,29 +75,10 @@ public sealed class OutboxLimitTests : IAsyncLifetime
         await node.StopAsync();
     }
 
-    private static Dictionary<string, string> Headers(ConsumeResult<string, byte[]> record) =>
-        record.Message.Headers.GroupBy(h => h.Key).ToDictionary(g => g.Key, g => Encoding.UTF8.GetString(g.Last().GetValueBytes()));
 
-    private static Observation Observation(string id, string email) => new()
-    {
-        ObservationId = id,
-        Source = "test",
-        Channel = Channel.Web,
-        ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
-        Identifiers = { new Identifier { Type = IdentifierType.Email, Value = email } },
-    };
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 2 minutes");
-            await Task.Delay(500);
-        }
-    }
 
-    private Task<IHost> StartNodeAsync(KafkaOptions options) => TestNode.StartAsync(options, Normalizer, directory);
+    private Task<IHost> StartNodeAsync(KafkaOptions options) => TestNode.StartAsync(options, directory);
 
     private Task ProduceAsync(IEnumerable<Observation> observations) => TestNode.ProduceAsync(broker.BootstrapServers, observations);
 

@@ -1,17 +1,12 @@
 using System.Diagnostics.Metrics;
-using System.Text;
 using Confluent.Kafka;
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Contracts.V1;
-using IdentityGraph.Core.Identifiers;
-using IdentityGraph.Core.Observations;
 using IdentityGraph.Kafka.Hosting;
 using IdentityGraph.Kafka.Ingestion;
 using IdentityGraph.Kafka.Outbox;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
-using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
 namespace IdentityGraph.Kafka.Tests;
 
@@ -23,9 +18,6 @@ namespace IdentityGraph.Kafka.Tests;
 /// </summary>
 public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly ObservationNormalizer Normalizer = new(
-        new IdentifierNormalizer(NormalizationOptions.Default), new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
-
     private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-refusal-").FullName;
     private DevBroker broker = null!;
 
@@ -44,7 +36,7 @@ public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task An_event_the_broker_refuses_for_good_is_dead_lettered_as_event_refused_and_later_events_are_published()
     {
-        using var node = await TestNode.StartAsync(new KafkaOptions { BootstrapServers = broker.BootstrapServers }, Normalizer, directory);
+        using var node = await TestNode.StartAsync(new KafkaOptions { BootstrapServers = broker.BootstrapServers }, directory);
         var resolver = node.Services.GetRequiredService<IdentityResolver>();
         var statistics = node.Services.GetRequiredService<OutboxStatistics>();
         using var metrics = new OutboxCounters(node.Services.GetRequiredService<IMeterFactory>());
@@ -52,28 +44,28 @@ public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetim
         var before = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            before.Add((await resolver.ResolveAsync(Observation($"before-{i}", $"before{i}@shop.example"))).ProfileId.ToString());
+            before.Add((await resolver.ResolveAsync(TestNode.Observation($"before-{i}", $"before{i}@shop.example"))).ProfileId.ToString());
         }
 
-        await WaitUntilAsync(() => Keys(ReadAll(Topics.ProfileEvents)).IsSupersetOf(before));
+        await TestNode.WaitUntilAsync(() => Keys(ReadAll(Topics.ProfileEvents)).IsSupersetOf(before));
         var publishedBefore = statistics.Published;
 
         // The next produce request fails with a permanent error: the outbox's records of the next event are in it.
         broker.FailRequests(KafkaApi.Produce, ErrorCode.InvalidRecord, 1);
-        var refused = (await resolver.ResolveAsync(Observation("refused-1", "refused@shop.example"))).ProfileId.ToString();
-        await WaitUntilAsync(() => ReadAll(Topics.ProfileEventsDeadLetters).Count >= 1);
+        var refused = (await resolver.ResolveAsync(TestNode.Observation("refused-1", "refused@shop.example"))).ProfileId.ToString();
+        await TestNode.WaitUntilAsync(() => ReadAll(Topics.ProfileEventsDeadLetters).Count >= 1);
 
         // Afterwards: new profiles, and the refused profile changes again (version 2).
         var after = new List<string>();
         for (var i = 0; i < 5; i++)
         {
-            after.Add((await resolver.ResolveAsync(Observation($"after-{i}", $"after{i}@shop.example"))).ProfileId.ToString());
+            after.Add((await resolver.ResolveAsync(TestNode.Observation($"after-{i}", $"after{i}@shop.example"))).ProfileId.ToString());
         }
 
-        var again = Observation("refused-2", "refused@shop.example");
+        var again = TestNode.Observation("refused-2", "refused@shop.example");
         again.Identifiers.Add(new Identifier { Type = IdentifierType.CustomerId, Value = "refused-customer" });
         Assert.Equal(refused, (await resolver.ResolveAsync(again)).ProfileId.ToString());
-        await WaitUntilAsync(() =>
+        await TestNode.WaitUntilAsync(() =>
         {
             var events = ReadAll(Topics.ProfileEvents);
             return Keys(events).IsSupersetOf(after) && events.Any(e => e.Message.Key == refused && Version(e) == 2);
@@ -81,10 +73,10 @@ public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetim
 
         var letters = ReadAll(Topics.ProfileEventsDeadLetters);
         Assert.NotEmpty(letters);
-        output.WriteLine($"dead letters: {letters.Count}, for {string.Join(", ", letters.Select(l => Headers(l)[OutboxDeadLetterHeaders.TargetTopic]))}");
+        output.WriteLine($"dead letters: {letters.Count}, for {string.Join(", ", letters.Select(l => TestNode.Headers(l)[OutboxDeadLetterHeaders.TargetTopic]))}");
         foreach (var letter in letters)
         {
-            var headers = Headers(letter);
+            var headers = TestNode.Headers(letter);
             Assert.Equal(OutboxErrorCodes.Refused, headers[DeadLetterHeaders.ErrorCode]);
             Assert.Contains("InvalidRecord", headers[DeadLetterHeaders.ErrorMessage], StringComparison.Ordinal);
             Assert.Equal(refused, headers[OutboxDeadLetterHeaders.ProfileId]);
@@ -99,7 +91,7 @@ public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetim
 
         // Per target topic, each refused record is either dead-lettered or published, never both and never lost.
         var changelog = ReadAll(Topics.ProfileEvents);
-        var refusedToChangelog = letters.Any(l => Headers(l)[OutboxDeadLetterHeaders.TargetTopic] == Topics.ProfileEvents);
+        var refusedToChangelog = letters.Any(l => TestNode.Headers(l)[OutboxDeadLetterHeaders.TargetTopic] == Topics.ProfileEvents);
         Assert.Equal(!refusedToChangelog, changelog.Any(e => e.Message.Key == refused && Version(e) == 1));
 
         // Every other event is on the changelog once per version; the outbox never failed or stalled.
@@ -117,27 +109,8 @@ public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetim
 
     private static long Version(ConsumeResult<string, byte[]> record) => ProfileEvent.Parser.ParseFrom(record.Message.Value).Version;
 
-    private static Dictionary<string, string> Headers(ConsumeResult<string, byte[]> record) =>
-        record.Message.Headers.GroupBy(h => h.Key).ToDictionary(g => g.Key, g => Encoding.UTF8.GetString(g.Last().GetValueBytes()));
 
-    private static Observation Observation(string id, string email) => new()
-    {
-        ObservationId = id,
-        Source = "test",
-        Channel = Channel.Web,
-        ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
-        Identifiers = { new Identifier { Type = IdentifierType.Email, Value = email } },
-    };
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 2 minutes");
-            await Task.Delay(500);
-        }
-    }
 
     private List<ConsumeResult<string, byte[]>> ReadAll(string topic) => TestNode.ReadAll(broker.BootstrapServers, topic, partitions: 3);
 

@@ -1,13 +1,10 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using IdentityGraph.Contracts.V1;
-using IdentityGraph.Core.Identifiers;
-using IdentityGraph.Core.Observations;
 using IdentityGraph.Kafka.Hosting;
 using IdentityGraph.Kafka.Ingestion;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
 using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
@@ -23,9 +20,6 @@ namespace IdentityGraph.Kafka.Tests;
 /// </summary>
 public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly ObservationNormalizer Normalizer = new(
-        new IdentifierNormalizer(NormalizationOptions.Default), new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
-
     private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-stuck-").FullName;
     private DevBroker broker = null!;
 
@@ -50,10 +44,10 @@ public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifeti
             BootstrapServers = broker.BootstrapServers,
             Ingestion = { MaxInFlight = 2, Consumer = new() { ["heartbeat.interval.ms"] = "500" } },
         };
-        using var node = await TestNode.StartAsync(options, Normalizer, directory);
+        using var node = await TestNode.StartAsync(options, directory);
         var statistics = node.Services.GetRequiredService<IngestionStatistics>();
         int Assigned() => statistics.AssignedPartitions.Values.Sum();
-        await WaitUntilAsync(() => Assigned() == 2, TimeSpan.FromSeconds(60), "the node never got both partitions");
+        await TestNode.WaitUntilAsync(() => Assigned() == 2, TimeSpan.FromSeconds(60), "the node never got both partitions");
 
         // A second member takes one partition (cooperative-sticky: the node gives it up; nothing is in flight yet).
         using var other = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
@@ -66,7 +60,7 @@ public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifeti
             HeartbeatIntervalMs = 500,
         }).Build();
         other.Subscribe(Topics.Observations);
-        await WaitUntilAsync(
+        await TestNode.WaitUntilAsync(
             () =>
             {
                 other.Consume(TimeSpan.FromMilliseconds(100));
@@ -87,14 +81,14 @@ public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifeti
 
         var observations = Enumerable.Range(0, 40).Select(Observation).ToList();
         await TestNode.ProduceAsync(broker.BootstrapServers, observations);
-        await WaitUntilAsync(() => statistics.Received >= 2, TimeSpan.FromSeconds(30), "the node read nothing");
+        await TestNode.WaitUntilAsync(() => statistics.Received >= 2, TimeSpan.FromSeconds(30), "the node read nothing");
         await Task.Delay(ObservationIngestion.StarvedAfter * 2);
         Assert.Equal(0, statistics.ResolvedTotal);
 
         // The second member leaves: its partition must reach the node while the node's work is still stuck.
         other.Close();
         var left = Stopwatch.StartNew();
-        await WaitUntilAsync(() => Assigned() == 2, TimeSpan.FromSeconds(30), "the node did not take the partition while its work was stuck");
+        await TestNode.WaitUntilAsync(() => Assigned() == 2, TimeSpan.FromSeconds(30), "the node did not take the partition while its work was stuck");
         output.WriteLine($"partition taken over {left.Elapsed.TotalSeconds:F1} s after the other member left, with {statistics.ResolvedTotal} observations resolved");
         Assert.Equal(0, statistics.ResolvedTotal);
 
@@ -105,7 +99,7 @@ public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifeti
             await rollback.ExecuteNonQueryAsync();
         }
 
-        await WaitUntilAsync(() => statistics.ResolvedTotal == observations.Count, TimeSpan.FromMinutes(2), $"resolved {statistics.ResolvedTotal} of {observations.Count}");
+        await TestNode.WaitUntilAsync(() => statistics.ResolvedTotal == observations.Count, TimeSpan.FromMinutes(2), $"resolved {statistics.ResolvedTotal} of {observations.Count}");
         await node.StopAsync();
     }
 
@@ -122,13 +116,4 @@ public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifeti
         return observation;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit, string failure)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(50);
-        }
-    }
 }

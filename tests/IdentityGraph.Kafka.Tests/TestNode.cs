@@ -1,24 +1,31 @@
+using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
 using IdentityGraph.Cluster.Hosting;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Contracts.V1;
+using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Observations;
 using IdentityGraph.Kafka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
 namespace IdentityGraph.Kafka.Tests;
 
 /// <summary>An in-process node (graph on a SQLite file, ingestion, outbox) and plain clients to feed and read the dev broker.</summary>
 internal static class TestNode
 {
-    public static async Task<IHost> StartAsync(KafkaOptions options, ObservationNormalizer normalizer, string directory)
+    /// <summary>The normaliser every test node uses (default options, the development secret).</summary>
+    public static readonly ObservationNormalizer Normalizer = new(
+        new IdentifierNormalizer(NormalizationOptions.Default), new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
+
+    public static async Task<IHost> StartAsync(KafkaOptions options, string directory)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(normalizer);
+        builder.Services.AddSingleton(Normalizer);
         builder.Services.AddIdentityGraph(
             new IdentityGraphOptions { Storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory, "graph.db")), ShardCount = 10 },
             (akka, provider) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel).AddOutbox(options, provider));
@@ -82,5 +89,31 @@ internal static class TestNode
         }
 
         return records;
+    }
+
+    /// <summary>A web observation of one e-mail address, seen a minute ago.</summary>
+    public static Observation Observation(string id, string email) => new()
+    {
+        ObservationId = id,
+        Source = "test",
+        Channel = Channel.Web,
+        ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+        Identifiers = { new Identifier { Type = IdentifierType.Email, Value = email } },
+    };
+
+    /// <summary>A record's headers as text, the last value of each key.</summary>
+    public static Dictionary<string, string> Headers(ConsumeResult<string, byte[]> record) =>
+        record.Message.Headers.GroupBy(h => h.Key).ToDictionary(g => g.Key, g => Encoding.UTF8.GetString(g.Last().GetValueBytes()));
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test after <paramref name="limit"/> (2 minutes).</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? limit = null, string? failure = null)
+    {
+        var within = limit ?? TimeSpan.FromMinutes(2);
+        var deadline = DateTime.UtcNow + within;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure ?? $"condition not reached within {within.TotalSeconds:0} s");
+            await Task.Delay(100);
+        }
     }
 }
