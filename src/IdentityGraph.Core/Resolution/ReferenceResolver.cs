@@ -12,8 +12,7 @@ public sealed class ReferenceResolver
 {
     private readonly Dictionary<IdentifierKey, int> indexOf = [];
     private readonly List<IdentifierKey> keys = [];
-    private int[] parent = new int[16];
-    private int[] size = new int[16];
+    private readonly DisjointSets sets = new();
 
     /// <summary>Identifiers seen so far.</summary>
     public int Count => keys.Count;
@@ -38,7 +37,7 @@ public sealed class ReferenceResolver
             }
             else
             {
-                Union(first, index);
+                sets.Union(first, index);
             }
         }
     }
@@ -49,7 +48,7 @@ public sealed class ReferenceResolver
         var groups = new Dictionary<int, List<IdentifierKey>>();
         for (var i = 0; i < keys.Count; i++)
         {
-            var root = Find(i);
+            var root = sets.Find(i);
             if (!groups.TryGetValue(root, out var group))
             {
                 groups[root] = group = [];
@@ -63,7 +62,7 @@ public sealed class ReferenceResolver
 
     /// <summary>Whether two keys are in the same component.</summary>
     public bool Connected(IdentifierKey a, IdentifierKey b) =>
-        indexOf.TryGetValue(a, out var i) && indexOf.TryGetValue(b, out var j) && Find(i) == Find(j);
+        indexOf.TryGetValue(a, out var i) && indexOf.TryGetValue(b, out var j) && sets.Find(i) == sets.Find(j);
 
     /// <summary>
     /// A canonical form of a partition, comparable with <c>Assert.Equal</c> or <see cref="Enumerable.SequenceEqual{T}(IEnumerable{T}, IEnumerable{T})"/>:
@@ -92,52 +91,9 @@ public sealed class ReferenceResolver
             return index;
         }
 
-        index = keys.Count;
-        if (index == parent.Length)
-        {
-            Array.Resize(ref parent, index * 2);
-            Array.Resize(ref size, index * 2);
-        }
-
-        parent[index] = index;
-        size[index] = 1;
+        index = sets.Add();
         keys.Add(key);
         indexOf[key] = index;
         return index;
-    }
-
-    private int Find(int i)
-    {
-        var root = i;
-        while (parent[root] != root)
-        {
-            root = parent[root];
-        }
-
-        // Path compression: point everything on the way straight at the root.
-        while (parent[i] != root)
-        {
-            (parent[i], i) = (root, parent[i]);
-        }
-
-        return root;
-    }
-
-    private void Union(int a, int b)
-    {
-        var ra = Find(a);
-        var rb = Find(b);
-        if (ra == rb)
-        {
-            return;
-        }
-
-        if (size[ra] < size[rb])
-        {
-            (ra, rb) = (rb, ra);
-        }
-
-        parent[rb] = ra;
-        size[ra] += size[rb];
     }
 }
