@@ -22,23 +22,8 @@ namespace IdentityGraph.Kafka.Tests;
 /// Ingestion and outbox in process, with real parts: the dev broker, a SQLite journal, the actor system and
 /// Confluent.Kafka clients. Protobuf input (the kcat end-to-end tests in the server tests cover JSON).
 /// </summary>
-public sealed class KafkaNodeTests : IAsyncLifetime
+public sealed class KafkaNodeTests() : DevBrokerTestBase("identitygraph-node-", partitions: 3)
 {
-    private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-node-").FullName;
-    private DevBroker broker = null!;
-
-    public Task InitializeAsync()
-    {
-        broker = DevBroker.Start(new DevBrokerOptions { Port = 0, Partitions = 3 });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await broker.DisposeAsync();
-        Directory.Delete(directory, recursive: true);
-    }
-
     [Fact]
     public async Task Protobuf_observations_are_resolved_and_published_and_a_restart_resumes_from_the_checkpoint()
     {
@@ -89,7 +74,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
         var intruderGot = new List<TopicPartition>();
         using (var intruder = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
         {
-            BootstrapServers = broker.BootstrapServers,
+            BootstrapServers = Broker.BootstrapServers,
             GroupId = new KafkaOptions().Ingestion.GroupId,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
             EnableAutoCommit = false,
@@ -124,7 +109,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
     {
         // A real poison: an identifier owned by a profile that was erased. Every observation with it is refused by the
         // profile (profile.erased) on every attempt, while everything else resolves.
-        var storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory, "graph.db"));
+        var storage = StorageSettings.Parse("sqlite:" + Path.Combine(WorkDirectory, "graph.db"));
         var poisoned = new Observation { ObservationId = "poison-1", Source = "test", Channel = Channel.Web, ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1)) };
         poisoned.Identifiers.Add(new Identifier { Type = IdentifierType.Email, Value = "erased@shop.example" });
         ResolveResult first;
@@ -162,7 +147,7 @@ public sealed class KafkaNodeTests : IAsyncLifetime
     {
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
         {
-            BootstrapServers = broker.BootstrapServers,
+            BootstrapServers = Broker.BootstrapServers,
             GroupId = new KafkaOptions().Ingestion.GroupId,
         }).Build();
         return consumer.Committed(Enumerable.Range(0, 3).Select(p => new TopicPartition(Topics.Observations, p)), TimeSpan.FromSeconds(10))
@@ -210,14 +195,13 @@ public sealed class KafkaNodeTests : IAsyncLifetime
 
     private Task<IHost> StartNodeAsync(int maxInFlight = 512, Dictionary<string, string>? consumer = null, Action<KafkaOptions>? configure = null)
     {
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, Ingestion = { MaxInFlight = maxInFlight, Consumer = consumer ?? [] } };
+        var options = new KafkaOptions { BootstrapServers = Broker.BootstrapServers, Ingestion = { MaxInFlight = maxInFlight, Consumer = consumer ?? [] } };
         configure?.Invoke(options);
-        return TestNode.StartAsync(options, directory);
+        return TestNode.StartAsync(options, WorkDirectory);
     }
 
-    private Task ProduceAsync(IEnumerable<Observation> observations) => TestNode.ProduceAsync(broker.BootstrapServers, observations);
+    private Task ProduceAsync(IEnumerable<Observation> observations) => TestNode.ProduceAsync(Broker.BootstrapServers, observations);
 
-    private List<ConsumeResult<string, byte[]>> ReadAll(string topic) => TestNode.ReadAll(broker.BootstrapServers, topic, partitions: 3);
 
     private async Task<List<string>> WaitForViewAsync(List<string> expected)
     {

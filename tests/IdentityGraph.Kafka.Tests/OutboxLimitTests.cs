@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using IdentityGraph.Contracts.V1;
 using IdentityGraph.Kafka.Hosting;
 using IdentityGraph.Kafka.Ingestion;
@@ -12,30 +11,15 @@ namespace IdentityGraph.Kafka.Tests;
 /// The outbox against a message limit, with real parts (dev broker, SQLite journal, actor system): a profile that
 /// grows past the limit goes to the outputs' dead-letter topic with its code, and every other profile keeps flowing.
 /// </summary>
-public sealed class OutboxLimitTests : IAsyncLifetime
+public sealed class OutboxLimitTests() : DevBrokerTestBase("identitygraph-outbox-", partitions: 3)
 {
     private const int Limit = 8000;
-    private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-outbox-").FullName;
-    private DevBroker broker = null!;
-
-    public Task InitializeAsync()
-    {
-        broker = DevBroker.Start(new DevBrokerOptions { Port = 0, Partitions = 3 });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await broker.DisposeAsync();
-        Directory.Delete(directory, recursive: true);
-    }
-
     [Fact]
     public async Task An_event_above_the_message_limit_is_dead_lettered_with_its_code_and_later_events_of_other_profiles_arrive()
     {
         var options = new KafkaOptions
         {
-            BootstrapServers = broker.BootstrapServers,
+            BootstrapServers = Broker.BootstrapServers,
             Outbox = { Producer = new() { ["message.max.bytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
         };
         using var node = await StartNodeAsync(options);
@@ -78,9 +62,8 @@ public sealed class OutboxLimitTests : IAsyncLifetime
 
 
 
-    private Task<IHost> StartNodeAsync(KafkaOptions options) => TestNode.StartAsync(options, directory);
+    private Task<IHost> StartNodeAsync(KafkaOptions options) => TestNode.StartAsync(options, WorkDirectory);
 
-    private Task ProduceAsync(IEnumerable<Observation> observations) => TestNode.ProduceAsync(broker.BootstrapServers, observations);
+    private Task ProduceAsync(IEnumerable<Observation> observations) => TestNode.ProduceAsync(Broker.BootstrapServers, observations);
 
-    private List<ConsumeResult<string, byte[]>> ReadAll(string topic) => TestNode.ReadAll(broker.BootstrapServers, topic, partitions: 3);
 }

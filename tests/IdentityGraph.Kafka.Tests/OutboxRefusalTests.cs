@@ -16,27 +16,12 @@ namespace IdentityGraph.Kafka.Tests;
 /// idempotent producer). Observations go straight to the node's resolver, not through Kafka: the injected error is
 /// cluster-wide, and the outbox must be the only producer when it is used.
 /// </summary>
-public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class OutboxRefusalTests(ITestOutputHelper output) : DevBrokerTestBase("identitygraph-refusal-", partitions: 3)
 {
-    private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-refusal-").FullName;
-    private DevBroker broker = null!;
-
-    public Task InitializeAsync()
-    {
-        broker = DevBroker.Start(new DevBrokerOptions { Port = 0, Partitions = 3 });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await broker.DisposeAsync();
-        Directory.Delete(directory, recursive: true);
-    }
-
     [Fact]
     public async Task An_event_the_broker_refuses_for_good_is_dead_lettered_as_event_refused_and_later_events_are_published()
     {
-        using var node = await TestNode.StartAsync(new KafkaOptions { BootstrapServers = broker.BootstrapServers }, directory);
+        using var node = await TestNode.StartAsync(new KafkaOptions { BootstrapServers = Broker.BootstrapServers }, WorkDirectory);
         var resolver = node.Services.GetRequiredService<IdentityResolver>();
         var statistics = node.Services.GetRequiredService<OutboxStatistics>();
         using var metrics = new OutboxCounters(node.Services.GetRequiredService<IMeterFactory>());
@@ -51,7 +36,7 @@ public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetim
         var publishedBefore = statistics.Published;
 
         // The next produce request fails with a permanent error: the outbox's records of the next event are in it.
-        broker.FailRequests(KafkaApi.Produce, ErrorCode.InvalidRecord, 1);
+        Broker.FailRequests(KafkaApi.Produce, ErrorCode.InvalidRecord, 1);
         var refused = (await resolver.ResolveAsync(TestNode.Observation("refused-1", "refused@shop.example"))).ProfileId.ToString();
         await TestNode.WaitUntilAsync(() => ReadAll(Topics.ProfileEventsDeadLetters).Count >= 1);
 
@@ -112,7 +97,6 @@ public sealed class OutboxRefusalTests(ITestOutputHelper output) : IAsyncLifetim
 
 
 
-    private List<ConsumeResult<string, byte[]>> ReadAll(string topic) => TestNode.ReadAll(broker.BootstrapServers, topic, partitions: 3);
 
     /// <summary>The outbox's exported counters of this node (its own meter factory), read as a metrics exporter reads them.</summary>
     private sealed class OutboxCounters : IDisposable

@@ -18,33 +18,17 @@ namespace IdentityGraph.Kafka.Tests;
 /// max.poll.interval.ms would throw the node out of its group. Real parts: the dev broker, a SQLite journal held by an
 /// outside writer, the actor system, a second Confluent.Kafka group member.
 /// </summary>
-public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class StuckIngestionTests(ITestOutputHelper output) : DevBrokerTestBase("identitygraph-stuck-", partitions: 2)
 {
-    private readonly string directory = Directory.CreateTempSubdirectory("identitygraph-stuck-").FullName;
-    private DevBroker broker = null!;
-
-    public Task InitializeAsync()
-    {
-        broker = DevBroker.Start(new DevBrokerOptions { Port = 0, Partitions = 2 });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await broker.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(directory, recursive: true);
-    }
-
     [Fact]
     public async Task A_node_whose_every_slot_is_stuck_still_takes_the_partitions_of_a_member_that_leaves()
     {
         var options = new KafkaOptions
         {
-            BootstrapServers = broker.BootstrapServers,
+            BootstrapServers = Broker.BootstrapServers,
             Ingestion = { MaxInFlight = 2, Consumer = new() { ["heartbeat.interval.ms"] = "500" } },
         };
-        using var node = await TestNode.StartAsync(options, directory);
+        using var node = await TestNode.StartAsync(options, WorkDirectory);
         var statistics = node.Services.GetRequiredService<IngestionStatistics>();
         int Assigned() => statistics.AssignedPartitions.Values.Sum();
         await TestNode.WaitUntilAsync(() => Assigned() == 2, TimeSpan.FromSeconds(60), "the node never got both partitions");
@@ -52,7 +36,7 @@ public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifeti
         // A second member takes one partition (cooperative-sticky: the node gives it up; nothing is in flight yet).
         using var other = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
         {
-            BootstrapServers = broker.BootstrapServers,
+            BootstrapServers = Broker.BootstrapServers,
             GroupId = options.Ingestion.GroupId,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
             EnableAutoCommit = false,
@@ -71,7 +55,7 @@ public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifeti
 
         // An outside writer holds the journal's write lock: every resolve waits (the busy time-out, then retries), while
         // the database still answers reads, so the journal gate stays open. Both slots fill and stay full.
-        await using var writer = new SqliteConnection($"Data Source={Path.Combine(directory, "graph.db")}");
+        await using var writer = new SqliteConnection($"Data Source={Path.Combine(WorkDirectory, "graph.db")}");
         await writer.OpenAsync();
         await using (var begin = writer.CreateCommand())
         {
@@ -80,7 +64,7 @@ public sealed class StuckIngestionTests(ITestOutputHelper output) : IAsyncLifeti
         }
 
         var observations = Enumerable.Range(0, 40).Select(Observation).ToList();
-        await TestNode.ProduceAsync(broker.BootstrapServers, observations);
+        await TestNode.ProduceAsync(Broker.BootstrapServers, observations);
         await TestNode.WaitUntilAsync(() => statistics.Received >= 2, TimeSpan.FromSeconds(30), "the node read nothing");
         await Task.Delay(ObservationIngestion.StarvedAfter * 2);
         Assert.Equal(0, statistics.ResolvedTotal);
