@@ -19,7 +19,6 @@ internal sealed class OutboxRunner : UntypedActor
 {
     private static readonly TimeSpan LagProbeInterval = TimeSpan.FromSeconds(5);
 
-    private static readonly TimeSpan JournalProbeInterval = TimeSpan.FromMilliseconds(250);
     private readonly KafkaOptions options;
     private readonly OutboxStatistics statistics;
     private readonly JournalStatus journalStatus;
@@ -126,7 +125,8 @@ internal sealed class OutboxRunner : UntypedActor
 
         do
         {
-            await Task.Delay(JournalProbeInterval, cancellationToken);
+            // As often as the ingestion's journal gate probes while closed.
+            await Task.Delay(JournalGate.ProbeInterval, cancellationToken);
         }
         while (!await journalStatus.PingAsync(cancellationToken));
 
