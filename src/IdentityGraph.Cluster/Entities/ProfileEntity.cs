@@ -74,6 +74,9 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
             case ObserveProfile m:
                 Observe(m);
                 break;
+            case ObserveProfileBatch m:
+                ObserveBatch(m);
+                break;
             case AbsorbProfile m:
                 Absorb(m);
                 break;
@@ -121,6 +124,23 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         var result = ProfileDecider.Decide(state, new Domain.ObserveProfile(WireMapping.FromWire(m.Observation)), limits);
         ProfileLimitMetrics.AttributesDropped(result.AttributesDropped);
         var reply = new ObserveResult { ProfileId = id.ToString(), Created = wasAbsent && result.Events.Count > 0, Changed = result.Events.Count > 0 };
+        Write(result, reply);
+    }
+
+    /// <summary>A micro-batch's observations for this profile: decided in order, written as at most one event.</summary>
+    private void ObserveBatch(ObserveProfileBatch m)
+    {
+        if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } survivor })
+        {
+            region.Forward(new ObserveProfileBatch(m) { ProfileId = survivor.ToString() });
+            return;
+        }
+
+        var wasAbsent = state.Status == ProfileStatus.Absent;
+        var (result, changed) = ProfileDecider.DecideBatch(state, [.. m.Observations.Select(WireMapping.FromWire)], limits);
+        ProfileLimitMetrics.AttributesDropped(result.AttributesDropped);
+        var reply = new ObserveBatchResult { ProfileId = id.ToString(), Created = wasAbsent && result.Events.Count > 0 };
+        reply.Changed.AddRange(changed);
         Write(result, reply);
     }
 

@@ -17,8 +17,8 @@ namespace IdentityGraph.Cluster.Hosting;
 /// <summary>Registry key of the profile shard region.</summary>
 public sealed class ProfileRegion;
 
-/// <summary>Registry key of the identifier shard region.</summary>
-public sealed class IdentifierRegion;
+/// <summary>Registry key of the identifier-index slice shard region.</summary>
+public sealed class IndexRegion;
 
 /// <summary>The one way to run the identity graph: the server, the CLI and the tests all start it through here.</summary>
 public static class IdentityGraphHostingExtensions
@@ -48,21 +48,23 @@ public static class IdentityGraphHostingExtensions
             // partition the minority side downs itself, so no profile entity runs on both sides.
             .WithClustering(new ClusterOptions { SeedNodes = [.. options.SeedNodes], SplitBrainResolver = SplitBrainResolverOption.Default });
 
-        var shardOptions = new ShardOptions
+        ShardOptions ShardOptions(TimeSpan? passivateIdleAfter) => new()
         {
             StateStoreMode = StateStoreMode.DData,
             RememberEntities = false,
             HandOffStopMessage = new StopEntity(),
-            PassivateIdleEntityAfter = options.PassivateIdleAfter,
+            PassivateIdleEntityAfter = passivateIdleAfter,
             JournalPluginId = PersistenceHocon.JournalPluginId,
             SnapshotPluginId = PersistenceHocon.SnapshotPluginId,
         };
         var extractor = new GraphMessageExtractor(options.ShardCount);
         builder
             .WithShardRegion<ProfileRegion>(
-                ProfileEntity.TypeName, id => ProfileEntity.PropsFor(id, options.SnapshotEvery, options.AskTimeout, options.Limits), extractor, shardOptions)
-            .WithShardRegion<IdentifierRegion>(
-                IdentifierEntity.TypeName, IdentifierEntity.PropsFor, extractor, shardOptions);
+                ProfileEntity.TypeName, id => ProfileEntity.PropsFor(id, options.SnapshotEvery, options.AskTimeout, options.Limits), extractor, ShardOptions(options.PassivateIdleAfter))
+            .WithShardRegion<IndexRegion>(
+                IndexSliceEntity.TypeName, id => IndexSliceEntity.PropsFor(id, options.IndexSnapshotEvery), extractor,
+                // A slice holds a share of the whole index in memory: recovering it costs more than keeping it.
+                ShardOptions(TimeSpan.Zero));
 
         if (options.SeedNodes.Count == 0)
         {
@@ -111,12 +113,19 @@ public static class IdentityGraphHostingExtensions
         services.AddSingleton(provider =>
         {
             var registry = provider.GetRequiredService<ActorRegistry>();
-            return new IdentityResolver(
+            var resolver = new IdentityResolver(
                 registry.Get<ProfileRegion>(),
-                registry.Get<IdentifierRegion>(),
+                registry.Get<IndexRegion>(),
                 provider.GetRequiredService<ObservationNormalizer>(),
                 options.AskTimeout,
-                options.Limits);
+                options.Limits,
+                options.IndexSlices,
+                options.Batching);
+
+            // Without the actor system every ask would wait out its time-out, batch after batch.
+            provider.GetRequiredService<Akka.Actor.ActorSystem>().WhenTerminated.ContinueWith(
+                _ => resolver.Stop(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return resolver;
         });
         return services;
     }

@@ -24,6 +24,19 @@ public sealed record IdentityGraphOptions
     /// <summary>A profile saves a snapshot every this many events, so recovery replays at most that many.</summary>
     public int SnapshotEvery { get; init; } = 100;
 
+    /// <summary>
+    /// Slices of the identifier index (<see cref="Core.Index.IndexSlices"/>). Fixed for the life of a database: it decides
+    /// in which slice an identifier's owner was written. A node refuses to start when the database was written with another count
+    /// (the slice count is part of each slice's persistence id).
+    /// </summary>
+    public int IndexSlices { get; init; } = Core.Index.IndexSlices.DefaultSliceCount;
+
+    /// <summary>An index slice saves a snapshot (and deletes older events) every this many events.</summary>
+    public int IndexSnapshotEvery { get; init; } = 500;
+
+    /// <summary>How observations are grouped into micro-batches (<see cref="Resolution.BatchingOptions"/>).</summary>
+    public Resolution.BatchingOptions Batching { get; init; } = new();
+
     /// <summary>Entities recovering from the journal at once (each recovery is a few queries).</summary>
     public int MaxConcurrentRecoveries { get; init; } = 256;
 

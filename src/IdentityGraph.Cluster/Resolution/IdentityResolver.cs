@@ -4,9 +4,10 @@ using IdentityGraph.Cluster.Telemetry;
 using IdentityGraph.Cluster.Wire;
 using IdentityGraph.Contracts.V1;
 using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Index;
 using IdentityGraph.Core.Observations;
 using IdentityGraph.Core.Profiles;
-using ObserveProfile = IdentityGraph.Cluster.Wire.ObserveProfile;
+using IdentityGraph.Core.Resolution;
 
 namespace IdentityGraph.Cluster.Resolution;
 
@@ -46,30 +47,57 @@ public sealed class ObservationRejectedException(Core.Identifiers.ValidationErro
 /// observation: every step is idempotent, so a retry converges to the same graph.
 /// </summary>
 /// <remarks>
-/// The protocol (docs/merge-protocol.md):
+/// Concurrent calls are grouped into micro-batches (<see cref="BatchingOptions"/>), and each batch runs the protocol of
+/// docs/architecture.md once for all of its observations:
 /// <list type="number">
-/// <item>read the current owner of every identifier and follow redirects to the live profiles;</item>
-/// <item>the candidate is the smallest of them, or the observation's deterministic profile id when none is owned;</item>
-/// <item>claim the unowned identifiers for the candidate (compare-and-set: a lost race returns the winner);</item>
-/// <item>apply the observation to the smallest root among the identifiers' holders (the candidate unless it lost every
-/// claim), creating it when it is new (an identifier may name a profile that a crash left unwritten: whoever observes
-/// it first creates it);</item>
-/// <item>merge every other profile found into the smallest id (union by minimum id), repeating until one remains: a
-/// profile that was merged elsewhere meanwhile answers with its redirect;</item>
-/// <item>after a merge, repoint this observation's identifiers straight at the survivor (path compression).</item>
+/// <item>look up the owners of all the batch's identifiers, one message per index slice, and follow each owner's
+/// redirects to its live root;</item>
+/// <item>refuse observations that would break the identifier limit, before anything is claimed;</item>
+/// <item>union the batch in memory (<see cref="BatchUnion"/>): a component's candidate is its smallest root, or a new
+/// deterministic profile id;</item>
+/// <item>claim the components' unowned identifiers, one message per slice (compare-and-set: a lost claim names the
+/// winner, whose root joins the component);</item>
+/// <item>send each target profile (a component's smallest root after the claims) one message with all of its
+/// observations: at most one journal write per profile per batch; never to a candidate that lost every claim;</item>
+/// <item>merge every other root into the smallest id (union by minimum id), repeating until one remains;</item>
+/// <item>repoint the identifiers that still name a retired profile (path compression), one message per slice.</item>
 /// </list>
-/// The identifier entities are the truth about who holds what; a claim is written before the profile content that
-/// mentions it, so a crash between the two can leave an identifier pointing at a profile that does not know it yet,
-/// never an identifier in two profiles. The caller's retry completes the content. Only a larger id ever waits for a
-/// smaller one (a retiring profile waits for its survivor to absorb it), so there is no deadlock.
+/// A claim is written before the profile content that mentions it, so a crash between the two leaves an identifier
+/// naming a profile that does not know it yet, never an identifier in two profiles; the redelivered observation
+/// completes it. Only a larger id ever waits for a smaller one (a retiring profile waits for its survivor to absorb
+/// it), so there is no deadlock.
 /// </remarks>
-public sealed class IdentityResolver(
-    IActorRef profiles, IActorRef identifiers, ObservationNormalizer normalizer, TimeSpan askTimeout, ProfileLimits? limits = null)
+public sealed partial class IdentityResolver : IDisposable
 {
-    public ObservationNormalizer Normalizer { get; } = normalizer;
+    private readonly IActorRef profiles;
+    private readonly IActorRef index;
+    private readonly int sliceCount;
+    private readonly TimeSpan askTimeout;
+    private readonly ResolutionBatcher batcher;
+    private readonly CancellationTokenSource stopping = new();
+
+    public IdentityResolver(
+        IActorRef profiles,
+        IActorRef index,
+        ObservationNormalizer normalizer,
+        TimeSpan askTimeout,
+        ProfileLimits? limits = null,
+        int indexSlices = IndexSlices.DefaultSliceCount,
+        BatchingOptions? batching = null)
+    {
+        this.profiles = profiles;
+        this.index = index;
+        this.askTimeout = askTimeout;
+        sliceCount = indexSlices;
+        Normalizer = normalizer;
+        Limits = limits ?? ProfileLimits.Default;
+        batcher = new ResolutionBatcher(batching ?? new BatchingOptions(), ResolveBatchAsync);
+    }
+
+    public ObservationNormalizer Normalizer { get; }
 
     /// <summary>The bounds on one profile; the identifier limit is checked here, before anything is claimed.</summary>
-    public ProfileLimits Limits { get; } = limits ?? ProfileLimits.Default;
+    public ProfileLimits Limits { get; }
 
     /// <summary>Validates, normalises and resolves; throws <see cref="ObservationRejectedException"/> for invalid input.</summary>
     public Task<ResolveResult> ResolveAsync(Observation observation, CancellationToken cancellationToken = default)
@@ -80,60 +108,31 @@ public sealed class IdentityResolver(
             : Task.FromException<ResolveResult>(new ObservationRejectedException(normalized.Error!));
     }
 
-    /// <summary>Resolves a normalised observation; completes when every effect is durable.</summary>
-    public async Task<ResolveResult> ResolveAsync(NormalizedObservation observation, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Resolves a normalised observation in the next micro-batch; completes when every effect of the batch is durable.
+    /// Throws <see cref="ObservationRejectedException"/> when a limit refuses it (nothing was written for it).
+    /// </summary>
+    public Task<ResolveResult> ResolveAsync(NormalizedObservation observation, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(observation);
+        return batcher.Enqueue(observation, cancellationToken);
+    }
 
-        var owners = await Task.WhenAll(observation.Identifiers.Select(i =>
-            Ask<IdentifierOwner>(identifiers, new GetIdentifierOwner { Key = i.Key.Value }, cancellationToken)));
-        var owned = owners.Where(o => o.Owner.Length > 0).ToList();
-        var rootAnswers = await Task.WhenAll(owned.Select(o => o.Owner).Distinct(StringComparer.Ordinal).Select(o => RootOf(o, cancellationToken)));
-        var roots = rootAnswers.Select(r => r.ProfileId).ToHashSet(StringComparer.Ordinal);
+    /// <summary>
+    /// Stops resolving: queued observations and batches in flight fail at once (their callers resubmit after a restart,
+    /// as Kafka redelivers what was not committed) instead of each waiting out its ask time-out. Called when the actor
+    /// system terminates.
+    /// </summary>
+    public void Stop()
+    {
+        batcher.Dispose();
+        stopping.Cancel();
+    }
 
-        // Before any claim, so that a refused observation leaves the graph as if it had never arrived. Soft: observations
-        // racing for one profile each see it before the others' identifiers land.
-        var held = rootAnswers.DistinctBy(r => r.ProfileId, StringComparer.Ordinal).Sum(r => r.IdentifierCount);
-        if (Limits.CheckIdentifiers(held, owners.Length - owned.Count, roots.Count) is { } refusal)
-        {
-            ProfileLimitMetrics.ObservationRefused();
-            throw new ObservationRejectedException(refusal);
-        }
-
-        var candidate = roots.Count == 0 ? ProfileId.For(observation).Value : Min(roots);
-        var claims = await Task.WhenAll(owners.Where(o => o.Owner.Length == 0).Select(o =>
-            Ask<IdentifierOwner>(identifiers, new ClaimIdentifier { Key = o.Key, Candidate = candidate }, cancellationToken)));
-
-        // The content goes to a profile that holds one of the observation's identifiers, never to a candidate that lost
-        // every claim: after a crash such a profile could not be found again through any identifier.
-        foreach (var winner in claims.Select(c => c.Owner).Distinct(StringComparer.Ordinal))
-        {
-            roots.Add(winner == candidate ? candidate : (await RootOf(winner, cancellationToken)).ProfileId);
-        }
-
-        var target = Min(roots);
-        var observed = await Ask<ObserveResult>(
-            profiles, new ObserveProfile { ProfileId = target, Observation = WireMapping.ToWire(observation) }, cancellationToken);
-
-        var knownOwners = owned.Concat(claims).ToList();
-        var involved = knownOwners.Select(o => o.Owner).Append(observed.ProfileId).ToHashSet(StringComparer.Ordinal);
-        // The common case: every identifier already names the profile that took the observation (it answered, so it
-        // is live). Nothing to merge, and no need to ask it for its root once more.
-        var (survivor, merged) = involved.Count == 1
-            ? (observed.ProfileId, 0)
-            : await MergeAll(involved, observation, cancellationToken);
-
-        if (merged > 0)
-        {
-            await Task.WhenAll(knownOwners.Where(o => o.Owner != survivor).Select(o =>
-                Ask<IdentifierOwner>(identifiers, new RepointIdentifier { Key = o.Key, From = o.Owner, To = survivor }, cancellationToken)));
-        }
-
-        var outcome = merged > 0 ? ResolveOutcome.Merged
-            : observed.Created ? ResolveOutcome.Created
-            : observed.Changed ? ResolveOutcome.Linked
-            : ResolveOutcome.NothingNew;
-        return new ResolveResult(ProfileId.Parse(survivor), outcome, merged);
+    public void Dispose()
+    {
+        Stop();
+        stopping.Dispose();
     }
 
     /// <summary>The live profile that <paramref name="profileId"/> is or was merged into; null when it never existed.</summary>
@@ -151,8 +150,8 @@ public sealed class IdentityResolver(
     /// <summary>The live profile holding the identifier with this key; null when no profile holds it.</summary>
     public async Task<ProfileId?> FindProfileByKeyAsync(IdentifierKey key, CancellationToken cancellationToken = default)
     {
-        var owner = await Ask<IdentifierOwner>(identifiers, new GetIdentifierOwner { Key = key.Value }, cancellationToken);
-        return owner.Owner.Length == 0 ? null : ProfileId.Parse((await RootOf(owner.Owner, cancellationToken)).ProfileId);
+        var owner = await OwnerOfAsync(key, cancellationToken);
+        return owner is null ? null : ProfileId.Parse((await RootOf(owner, cancellationToken)).ProfileId);
     }
 
     /// <summary>
@@ -182,8 +181,17 @@ public sealed class IdentityResolver(
     /// <summary>The live profile holding the identifier with this key, with its state; null when no profile holds it.</summary>
     public async Task<LiveProfile?> GetProfileByKeyAsync(IdentifierKey key, CancellationToken cancellationToken = default)
     {
-        var owner = await Ask<IdentifierOwner>(identifiers, new GetIdentifierOwner { Key = key.Value }, cancellationToken);
-        return owner.Owner.Length == 0 ? null : await GetLiveProfileAsync(owner.Owner, cancellationToken);
+        var owner = await OwnerOfAsync(key, cancellationToken);
+        return owner is null ? null : await GetLiveProfileAsync(owner, cancellationToken);
+    }
+
+    /// <summary>The durable owner of one identifier: a dictionary look-up in its slice; activates no profile.</summary>
+    private async Task<string?> OwnerOfAsync(IdentifierKey key, CancellationToken cancellationToken)
+    {
+        var lookup = new LookupOwners { Slice = SliceEntityId(IndexSlices.SliceOf(key, sliceCount)) };
+        lookup.Keys.Add(key.Value);
+        var answer = await Ask<OwnersAnswer>(index, lookup, cancellationToken);
+        return answer.Owners[0] is { Length: > 0 } owner ? owner : null;
     }
 
     /// <summary>Follows redirects to the live root's answer (its id and identifier count); ids strictly decrease along a chain, so this terminates.</summary>

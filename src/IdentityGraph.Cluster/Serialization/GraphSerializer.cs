@@ -47,6 +47,17 @@ public sealed class GraphSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(ProfileRoot)] = "p.root",
         [typeof(GetProfileState)] = "p.state?",
         [typeof(StopEntity)] = "stop",
+        // persisted: identifier index slices
+        [typeof(IndexChangedEvent)] = "xc",
+        [typeof(IndexSnapshotData)] = "xs",
+        // identifier index slice messages
+        [typeof(LookupOwners)] = "x.lookup",
+        [typeof(ClaimOwners)] = "x.claim",
+        [typeof(RepointOwners)] = "x.repoint",
+        [typeof(OwnersAnswer)] = "x.owners",
+        // profile entity: batched observation
+        [typeof(ObserveProfileBatch)] = "p.observe*",
+        [typeof(ObserveBatchResult)] = "p.observed*",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, MessageParser> Parsers = Manifests.ToFrozenDictionary(

@@ -28,7 +28,7 @@ public sealed class GraphTelemetry : BackgroundService
     private readonly ActorSystem system;
     private readonly ActorRegistry registry;
     private long profiles = -1;
-    private long identifiers = -1;
+    private long slices = -1;
 
     public GraphTelemetry(ActorSystem system, ActorRegistry registry, IMeterFactory meters)
     {
@@ -39,7 +39,7 @@ public sealed class GraphTelemetry : BackgroundService
         meter.CreateObservableGauge("identitygraph.cluster.members", ObserveMembers, "{member}",
             "Cluster members as this node sees them, by status; unreachable members are also counted under status=unreachable.");
         meter.CreateObservableGauge("identitygraph.active_entities", ObserveEntities, "{entity}",
-            "Entities this node holds in memory, by type (profile, identifier).");
+            "Entities this node holds in memory, by type (profile, index: identifier-index slices).");
     }
 
     private IEnumerable<Measurement<long>> ObserveMembers()
@@ -61,9 +61,9 @@ public sealed class GraphTelemetry : BackgroundService
             yield return new Measurement<long>(p, new KeyValuePair<string, object?>("type", ProfileEntity.TypeName));
         }
 
-        if (Interlocked.Read(ref identifiers) is var i and >= 0)
+        if (Interlocked.Read(ref slices) is var i and >= 0)
         {
-            yield return new Measurement<long>(i, new KeyValuePair<string, object?>("type", IdentifierEntity.TypeName));
+            yield return new Measurement<long>(i, new KeyValuePair<string, object?>("type", IndexSliceEntity.TypeName));
         }
     }
 
@@ -75,7 +75,7 @@ public sealed class GraphTelemetry : BackgroundService
             do
             {
                 Interlocked.Exchange(ref profiles, await CountAsync<ProfileRegion>(stoppingToken));
-                Interlocked.Exchange(ref identifiers, await CountAsync<IdentifierRegion>(stoppingToken));
+                Interlocked.Exchange(ref slices, await CountAsync<IndexRegion>(stoppingToken));
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }

@@ -130,6 +130,62 @@ public static class ProfileDecider
         return next with { Version = state.Version + 1 };
     }
 
+    /// <summary>
+    /// Decides a micro-batch of observations for one profile: each in order on the state the earlier ones left, and all
+    /// that add anything written as <em>one</em> event (<see cref="ProfileCreated"/> when the profile was absent, else
+    /// <see cref="ObservationApplied"/>) whose content is the join of their deltas, named after the first observation
+    /// that added something. Applying that event gives the same state as applying the observations one by one, since
+    /// content is a join-semilattice. At most one journal row per profile per batch.
+    /// </summary>
+    /// <returns>The event (or none, or a rejection), and per observation whether it added anything.</returns>
+    public static (DecideResult Result, IReadOnlyList<bool> Changed) DecideBatch(
+        ProfileState state, IReadOnlyList<NormalizedObservation> observations, ProfileLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(observations);
+        limits ??= ProfileLimits.Default;
+        if (Refusal(state) is { } refusal)
+        {
+            return (DecideResult.Reject(refusal), [.. observations.Select(_ => false)]);
+        }
+
+        var changed = new bool[observations.Count];
+        var current = state;
+        var dropped = 0;
+        ProfileContent? delta = null;
+        NormalizedObservation? first = null;
+        for (var i = 0; i < observations.Count; i++)
+        {
+            var result = Observe(current, new ObserveProfile(observations[i]), limits);
+            dropped += result.AttributesDropped;
+            if (result.Events.Count == 0)
+            {
+                continue;
+            }
+
+            changed[i] = true;
+            first ??= observations[i];
+            var part = result.Events[0] switch
+            {
+                ProfileCreated e => e.Content,
+                ObservationApplied e => e.Delta,
+                var e => throw new InvalidOperationException($"Unexpected {e.GetType().Name} from an observation."),
+            };
+            delta = delta is null ? part : delta.Join(part);
+            current = Apply(current, result.Events[0]);
+        }
+
+        if (first is null)
+        {
+            return (new DecideResult([], null, dropped), changed);
+        }
+
+        IProfileEvent combined = state.Status == ProfileStatus.Absent
+            ? new ProfileCreated(first.ObservationId, first.ObservedAt, delta!)
+            : new ObservationApplied(first.ObservationId, first.ObservedAt, delta!);
+        return (new DecideResult([combined], null, dropped), changed);
+    }
+
     public static ProfileState Replay(IEnumerable<IProfileEvent> events) =>
         events.Aggregate(ProfileState.Empty, Apply);
 

@@ -4,7 +4,7 @@ namespace IdentityGraph.Core.Resolution;
 /// Union-find over the elements 0 … <see cref="Count"/> − 1, with union by size and path compression: the in-memory
 /// union of <see cref="ReferenceResolver"/> (which grows as keys arrive) and of <see cref="BatchUnion"/>.
 /// </summary>
-internal sealed class DisjointSets
+public sealed class DisjointSets
 {
     private int[] parent;
     private int[] size;

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Cluster.Tests.Infrastructure;
 using IdentityGraph.Core.Observations;
 
@@ -35,7 +36,10 @@ public abstract class ConvergenceTests
         var observations = Normalize(scenario.ToObservations("crash"));
 
         var acknowledged = new bool[observations.Count];
-        await using (var graph = await TestGraph.StartAsync(storage, snapshotEvery: 5))
+
+        // Small batches, so that the crash finds many of them queued and one half-written (index claimed, profiles not).
+        var smallBatches = new BatchingOptions { MaxSize = 8, MaxInFlight = 2 };
+        await using (var graph = await TestGraph.StartAsync(storage, snapshotEvery: 5, batching: smallBatches))
         {
             var tasks = observations.Select(async (o, i) =>
             {

@@ -35,7 +35,7 @@ public sealed class TestGraph : IAsyncDisposable
         new IdentifierNormalizer(new NormalizationOptions { DefaultPhoneRegion = "DK" }),
         new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
 
-    public static async Task<TestGraph> StartAsync(StorageSettings storage, int snapshotEvery = 100, Core.Profiles.ProfileLimits? limits = null)
+    public static async Task<TestGraph> StartAsync(StorageSettings storage, int snapshotEvery = 100, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -47,6 +47,7 @@ public sealed class TestGraph : IAsyncDisposable
             SnapshotEvery = snapshotEvery,
             AskTimeout = TimeSpan.FromSeconds(60),
             Limits = limits ?? Core.Profiles.ProfileLimits.Default,
+            Batching = batching ?? new BatchingOptions(),
         },
         (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
         var host = builder.Build();

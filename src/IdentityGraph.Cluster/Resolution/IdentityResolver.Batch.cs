@@ -1,0 +1,273 @@
+using Akka.Actor;
+using IdentityGraph.Cluster.Serialization;
+using IdentityGraph.Cluster.Telemetry;
+using IdentityGraph.Cluster.Wire;
+using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Index;
+using IdentityGraph.Core.Observations;
+using IdentityGraph.Core.Profiles;
+using IdentityGraph.Core.Resolution;
+
+namespace IdentityGraph.Cluster.Resolution;
+
+/// <summary>The batch protocol (class remarks; docs/architecture.md › The route of an observation).</summary>
+public sealed partial class IdentityResolver
+{
+    /// <summary>The entity id of slice <paramref name="slice"/>: the slice count is part of it, so a database written
+    /// with another count is never read as if it had this one.</summary>
+    private string SliceEntityId(int slice) => $"{sliceCount}-{slice}";
+
+    private async Task ResolveBatchAsync(IReadOnlyList<PendingResolve> batch)
+    {
+        // Every ask has its time-out; a cancelled caller only stops waiting, but a stopping node abandons the batch.
+        var ct = stopping.Token;
+
+        // 1. Owners and their live roots.
+        var owners = await LookupAsync(batch.SelectMany(p => p.Observation.Identifiers.Select(i => i.Key)).Distinct().ToList(), ct);
+        var roots = new Dictionary<string, ProfileRoot>(StringComparer.Ordinal);
+        await AddRootsAsync(roots, owners.Values, ct);
+
+        // 2. The identifier limit, per observation in batch order, on the profile it would grow (with what earlier
+        // observations of this batch add to it). Refused observations leave the graph as if they had never arrived.
+        var accepted = CheckLimits(batch, owners, roots);
+
+        // 3. Union in memory.
+        var rootOfKey = owners.ToDictionary(p => p.Key, p => ProfileId.Parse(roots[p.Value].ProfileId));
+        var components = BatchUnion.Components([.. accepted.Select(p => p.Observation)], rootOfKey);
+
+        // 4. Claims, one message per slice.
+        var claimed = await ClaimAsync(
+            [.. components.SelectMany(c => c.UnownedKeys.Select(k => new ClaimRequest(k, c.Candidate)))], ct);
+        var lostTo = components
+            .SelectMany(c => c.UnownedKeys.Select(k => claimed[k]).Where(w => w != c.Candidate.Value))
+            .Distinct(StringComparer.Ordinal);
+        await AddRootsAsync(roots, lostTo, ct);
+
+        // Each component's roots after the claims; components that now share a root are one group (one target).
+        string RootAfterClaim(BatchComponent c, IdentifierKey key) =>
+            claimed[key] == c.Candidate.Value ? c.Candidate.Value : roots[claimed[key]].ProfileId;
+        var componentRoots = components
+            .Select(c => c.Roots.Select(r => r.Value).Concat(c.UnownedKeys.Select(k => RootAfterClaim(c, k))).ToHashSet(StringComparer.Ordinal))
+            .ToList();
+        var groups = Regroup(componentRoots);
+
+        // 5. Observe: one message per target profile.
+        var work = groups.Select(g => ResolveGroupAsync(
+            [.. g.SelectMany(c => components[c].Observations).Order().Select(i => accepted[i])],
+            g.SelectMany(c => componentRoots[c]).ToHashSet(StringComparer.Ordinal),
+            owners,
+            claimed,
+            ct));
+        await Task.WhenAll(work);
+    }
+
+    /// <summary>Observe, merge and repoint for the observations that end on one profile; completes their callers.</summary>
+    private async Task ResolveGroupAsync(
+        List<PendingResolve> observations,
+        HashSet<string> groupRoots,
+        Dictionary<IdentifierKey, string> owners,
+        Dictionary<IdentifierKey, string> claimed,
+        CancellationToken ct)
+    {
+        var target = Min(groupRoots);
+        var observe = new ObserveProfileBatch { ProfileId = target };
+        observe.Observations.AddRange(observations.Select(p => WireMapping.ToWire(p.Observation)));
+        var observed = await Ask<ObserveBatchResult>(profiles, observe, ct);
+
+        // Everyone who holds one of these identifiers now, as the slices answered.
+        var keyOwners = observations
+            .SelectMany(p => p.Observation.Identifiers.Select(i => i.Key))
+            .Distinct()
+            .Select(k => (Key: k, Owner: owners.TryGetValue(k, out var o) ? o : claimed.GetValueOrDefault(k)))
+            .Where(p => p.Owner is not null)
+            .Select(p => (p.Key, Owner: p.Owner!))
+            .ToList();
+        var involved = keyOwners.Select(p => p.Owner).Append(observed.ProfileId).ToHashSet(StringComparer.Ordinal);
+        var cause = observations[0].Observation;
+        var (survivor, merged) = involved.Count == 1 ? (observed.ProfileId, 0) : await MergeAll(involved, cause, ct);
+
+        if (merged > 0)
+        {
+            await RepointAsync([.. keyOwners.Where(p => p.Owner != survivor)
+                .Select(p => new RepointRequest(p.Key, ProfileId.Parse(p.Owner), ProfileId.Parse(survivor)))], ct);
+        }
+
+        var survivorId = ProfileId.Parse(survivor);
+        var firstChanged = observed.Changed.IndexOf(true);
+        for (var i = 0; i < observations.Count; i++)
+        {
+            var outcome = i == 0 && merged > 0 ? ResolveOutcome.Merged
+                : observed.Created && i == firstChanged ? ResolveOutcome.Created
+                : i < observed.Changed.Count && observed.Changed[i] ? ResolveOutcome.Linked
+                : ResolveOutcome.NothingNew;
+            observations[i].Completion.TrySetResult(new ResolveResult(survivorId, outcome, i == 0 ? merged : 0));
+        }
+    }
+
+    /// <summary>
+    /// The observations that pass the identifier limit. In batch order, each is checked against what the profiles it
+    /// touches hold plus what earlier accepted observations of the batch add to them (a running union), so a batch of
+    /// observations that each add a little cannot together grow a profile past the limit. A refused caller gets
+    /// <see cref="ObservationRejectedException"/>.
+    /// </summary>
+    private List<PendingResolve> CheckLimits(
+        IReadOnlyList<PendingResolve> batch, Dictionary<IdentifierKey, string> owners, Dictionary<string, ProfileRoot> roots)
+    {
+        var sets = new DisjointSets();
+        var held = new List<int>();
+        var setOfKey = new Dictionary<IdentifierKey, int>();
+        var setOfRoot = new Dictionary<string, int>(StringComparer.Ordinal);
+        var accepted = new List<PendingResolve>();
+        foreach (var pending in batch)
+        {
+            var keys = pending.Observation.Identifiers.Select(i => i.Key).Distinct().ToList();
+            var touched = new HashSet<int>();
+            var newRoots = new HashSet<string>(StringComparer.Ordinal);
+            var added = 0;
+            foreach (var key in keys)
+            {
+                if (setOfKey.TryGetValue(key, out var set))
+                {
+                    touched.Add(sets.Find(set));
+                }
+                else if (owners.TryGetValue(key, out var owner))
+                {
+                    var root = roots[owner].ProfileId;
+                    if (setOfRoot.TryGetValue(root, out var rootSet))
+                    {
+                        touched.Add(sets.Find(rootSet));
+                    }
+                    else
+                    {
+                        newRoots.Add(root);
+                    }
+                }
+                else
+                {
+                    added++;
+                }
+            }
+
+            var holding = touched.Sum(t => held[t]) + newRoots.Sum(r => roots[r].IdentifierCount);
+            if (Limits.CheckIdentifiers(holding, added, touched.Count + newRoots.Count) is { } refusal)
+            {
+                ProfileLimitMetrics.ObservationRefused();
+                pending.Completion.TrySetException(new ObservationRejectedException(refusal));
+                continue;
+            }
+
+            accepted.Add(pending);
+            var joined = sets.Add();
+            held.Add(0);
+            foreach (var other in touched)
+            {
+                sets.Union(joined, other);
+            }
+
+            var representative = sets.Find(joined);
+            held[representative] = holding + added;
+            foreach (var key in keys)
+            {
+                setOfKey[key] = representative;
+            }
+
+            foreach (var root in newRoots)
+            {
+                setOfRoot[root] = representative;
+            }
+        }
+
+        return accepted;
+    }
+
+    /// <summary>Groups of component indexes whose root sets intersect (transitively).</summary>
+    private static List<List<int>> Regroup(List<HashSet<string>> componentRoots)
+    {
+        var sets = new DisjointSets(componentRoots.Count);
+        var firstWithRoot = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var c = 0; c < componentRoots.Count; c++)
+        {
+            foreach (var root in componentRoots[c])
+            {
+                if (firstWithRoot.TryGetValue(root, out var first))
+                {
+                    sets.Union(c, first);
+                }
+                else
+                {
+                    firstWithRoot[root] = c;
+                }
+            }
+        }
+
+        return [.. Enumerable.Range(0, componentRoots.Count).GroupBy(sets.Find).Select(g => g.ToList())];
+    }
+
+    /// <summary>Adds the live root of every owner not yet in <paramref name="roots"/>.</summary>
+    private async Task AddRootsAsync(Dictionary<string, ProfileRoot> roots, IEnumerable<string> owners, CancellationToken ct)
+    {
+        var missing = owners.Where(o => !roots.ContainsKey(o)).Distinct(StringComparer.Ordinal).ToList();
+        var answers = await Task.WhenAll(missing.Select(o => RootOf(o, ct)));
+        for (var i = 0; i < missing.Count; i++)
+        {
+            roots[missing[i]] = answers[i];
+        }
+    }
+
+    /// <summary>The durable owners of <paramref name="keys"/> that have one: one message per slice.</summary>
+    private async Task<Dictionary<IdentifierKey, string>> LookupAsync(IReadOnlyList<IdentifierKey> keys, CancellationToken ct)
+    {
+        var bySlice = keys.GroupBy(k => IndexSlices.SliceOf(k, sliceCount)).ToList();
+        var answers = await Task.WhenAll(bySlice.Select(g =>
+        {
+            var lookup = new LookupOwners { Slice = SliceEntityId(g.Key) };
+            lookup.Keys.AddRange(g.Select(k => k.Value));
+            return Ask<OwnersAnswer>(index, lookup, ct);
+        }));
+        var owners = new Dictionary<IdentifierKey, string>();
+        for (var s = 0; s < bySlice.Count; s++)
+        {
+            var i = 0;
+            foreach (var key in bySlice[s])
+            {
+                if (answers[s].Owners[i++] is { Length: > 0 } owner)
+                {
+                    owners[key] = owner;
+                }
+            }
+        }
+
+        return owners;
+    }
+
+    /// <summary>Claims, one message per slice; the owner of every claimed key afterwards (the candidate or the winner).</summary>
+    private async Task<Dictionary<IdentifierKey, string>> ClaimAsync(IReadOnlyList<ClaimRequest> claims, CancellationToken ct)
+    {
+        var bySlice = claims.GroupBy(c => IndexSlices.SliceOf(c.Key, sliceCount)).ToList();
+        var answers = await Task.WhenAll(bySlice.Select(g =>
+        {
+            var message = new ClaimOwners { Slice = SliceEntityId(g.Key) };
+            message.Claims.AddRange(g.Select(c => new ClaimData { Key = c.Key.Value, Candidate = c.Candidate.Value }));
+            return Ask<OwnersAnswer>(index, message, ct);
+        }));
+        var owners = new Dictionary<IdentifierKey, string>();
+        for (var s = 0; s < bySlice.Count; s++)
+        {
+            var i = 0;
+            foreach (var claim in bySlice[s])
+            {
+                owners[claim.Key] = answers[s].Owners[i++];
+            }
+        }
+
+        return owners;
+    }
+
+    private Task<OwnersAnswer[]> RepointAsync(IReadOnlyList<RepointRequest> repoints, CancellationToken ct) =>
+        Task.WhenAll(repoints.GroupBy(r => IndexSlices.SliceOf(r.Key, sliceCount)).Select(g =>
+        {
+            var message = new RepointOwners { Slice = SliceEntityId(g.Key) };
+            message.Repoints.AddRange(g.Select(r => new RepointData { Key = r.Key.Value, From = r.From.Value, To = r.To.Value }));
+            return Ask<OwnersAnswer>(index, message, ct);
+        }));
+}
