@@ -122,7 +122,8 @@ public sealed partial class IdentityResolver
         {
             var keys = pending.Observation.Identifiers.Select(i => i.Key).Distinct().ToList();
             var touched = new HashSet<int>();
-            var newRoots = new HashSet<string>(StringComparer.Ordinal);
+            // Keyed by the live root's id (an owner may have been merged into it), with the root's identifier count.
+            var newRoots = new Dictionary<string, int>(StringComparer.Ordinal);
             var added = 0;
             foreach (var key in keys)
             {
@@ -132,14 +133,14 @@ public sealed partial class IdentityResolver
                 }
                 else if (owners.TryGetValue(key, out var owner))
                 {
-                    var root = roots[owner].ProfileId;
-                    if (setOfRoot.TryGetValue(root, out var rootSet))
+                    var root = roots[owner];
+                    if (setOfRoot.TryGetValue(root.ProfileId, out var rootSet))
                     {
                         touched.Add(sets.Find(rootSet));
                     }
                     else
                     {
-                        newRoots.Add(root);
+                        newRoots[root.ProfileId] = root.IdentifierCount;
                     }
                 }
                 else
@@ -148,7 +149,7 @@ public sealed partial class IdentityResolver
                 }
             }
 
-            var holding = touched.Sum(t => held[t]) + newRoots.Sum(r => roots[r].IdentifierCount);
+            var holding = touched.Sum(t => held[t]) + newRoots.Values.Sum();
             if (Limits.CheckIdentifiers(holding, added, touched.Count + newRoots.Count) is { } refusal)
             {
                 ProfileLimitMetrics.ObservationRefused();
@@ -171,7 +172,7 @@ public sealed partial class IdentityResolver
                 setOfKey[key] = representative;
             }
 
-            foreach (var root in newRoots)
+            foreach (var root in newRoots.Keys)
             {
                 setOfRoot[root] = representative;
             }
