@@ -73,7 +73,7 @@ public static class Report
             var storage = ReadDictionary(Path.Combine(directory, $"storage-{system}.json"));
             var compare = ReadDictionary(Path.Combine(directory, $"compare-{system}.json"));
             var observations = phases.Where(p => p.Key.StartsWith(system + "-", StringComparison.Ordinal)).Sum(p => p.Value.Count);
-            var journal = storage.TryGetValue("journalRows", out var rows) ? rows.GetDouble() : double.NaN;
+            var journal = storage.TryGetValue("journalRowsWritten", out var rows) || storage.TryGetValue("journalRows", out rows) ? rows.GetDouble() : double.NaN;
             var rss = info.TryGetValue("peakRssKb", out var kb) ? $"{kb.GetDouble() / 1024:N0} MiB" : "?";
             var equal = compare.TryGetValue("equal", out var e) ? (e.GetBoolean() ? "yes" : "**NO**") : "not checked";
             var profiles = compare.TryGetValue("exportProfiles", out var p) ? p.GetInt64().ToString("N0", C) : "?";

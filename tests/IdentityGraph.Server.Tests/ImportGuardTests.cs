@@ -69,6 +69,48 @@ public sealed class ImportGuardTests : IDisposable
         Assert.All(rejects, r => Assert.Contains("\"code\":\"profile.identifier_limit\"", r, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A database written by the design before index slices (a journal row of an <c>identifier-…</c> entity) is
+    /// refused at start with exit code 2 and the way to rebuild, before anything is written to it.
+    /// </summary>
+    [Fact]
+    public async Task A_database_of_per_identifier_entities_is_refused_with_the_way_to_rebuild()
+    {
+        var input = Path.Combine(directory, "one.jsonl");
+        await File.WriteAllTextAsync(input, Ann + "\n");
+        var database = Path.Combine(directory, "old.db");
+        var (exitCode, _, stderr) = await Run("import", "--in", input, "--persistence", "sqlite:" + database);
+        Assert.True(exitCode == 0, stderr);
+
+        // What the old design left: a row of an identifier entity beside the profiles' rows.
+        long rowsBefore;
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid)
+                SELECT created, deleted, 'identifier-email:3f2a', 1, message, '', manifest, identifier, writer_uuid FROM journal LIMIT 1;
+                SELECT count(*) FROM journal;
+                """;
+            rowsBefore = (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        (exitCode, _, stderr) = await Run("import", "--in", input, "--persistence", "sqlite:" + database);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("one entity per identifier", stderr, StringComparison.Ordinal);
+        Assert.Contains("identitygraph import", stderr, StringComparison.Ordinal);
+        Assert.Contains("replay the input topic", stderr, StringComparison.Ordinal);
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM journal;";
+            Assert.Equal(rowsBefore, (long)(await command.ExecuteScalarAsync())!);
+        }
+    }
+
     private static Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args) =>
         NormalizeCommandTests.RunExecutable(args, "", TimeSpan.FromMinutes(5));
 }

@@ -107,7 +107,7 @@ public static class IdentityGraphHostingExtensions
             builder.AddIdentityGraph(options);
             configure?.Invoke(builder, provider);
         });
-        services.AddSingleton(new JournalStatus(options.Storage));
+        services.AddSingleton(new JournalStatus(options.Storage, options.IndexSlices));
         services.AddSingleton<GraphTelemetry>();
         services.AddHostedService(provider => provider.GetRequiredService<GraphTelemetry>());
         services.AddSingleton(provider =>

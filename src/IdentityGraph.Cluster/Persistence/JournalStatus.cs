@@ -10,11 +10,14 @@ public readonly record struct UnpublishedEvents(long Count, DateTimeOffset? Olde
 /// <summary>
 /// Plain SQL against the journal, for what the Akka plugin does not answer: is the database reachable (readiness),
 /// and how far the outbox is behind (its lag metrics). Reads only; the table and columns are Akka.Persistence.Sql's
-/// defaults, which <see cref="PersistenceHocon"/> keeps.
+/// defaults, which <see cref="PersistenceHocon"/> keeps. <paramref name="indexSlices"/> is the node's index slice count.
 /// </summary>
-public sealed class JournalStatus(StorageSettings storage)
+public sealed class JournalStatus(StorageSettings storage, int indexSlices = Core.Index.IndexSlices.DefaultSliceCount)
 {
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The slice count this node's identifier index uses.</summary>
+    public int IndexSlices => indexSlices;
 
     /// <summary>True when the database answers a trivial query within a few seconds.</summary>
     public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
@@ -73,6 +76,52 @@ public sealed class JournalStatus(StorageSettings storage)
             return [];
         }
     }
+
+    /// <summary>
+    /// The persistence id of a row this node's identifier index cannot read, or null when there is none (a new
+    /// database, one without the tables yet, or one written with this design and slice count). Such a row is either
+    /// one of the design before index slices (one entity per identifier, <c>identifier-…</c>) or a slice written with
+    /// another slice count (<c>index-{count}-…</c>): starting on it would not find those identifiers and would give
+    /// every returning customer a second profile. One scan of the persistence ids at start.
+    /// </summary>
+    public async Task<string?> UnreadableIndexRowAsync(CancellationToken cancellationToken = default)
+    {
+        if (storage.SqliteFile is { } file && !File.Exists(file))
+        {
+            return null;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        foreach (var table in new[] { "journal", "snapshot" })
+        {
+            try
+            {
+                await using var command = Command(connection, $"""
+                    SELECT persistence_id FROM {table}
+                    WHERE persistence_id LIKE '{LegacyIdentifierPrefix}%'
+                       OR (persistence_id LIKE 'index-%' AND persistence_id NOT LIKE 'index-{indexSlices}-%')
+                    LIMIT 1
+                    """);
+                if (await command.ExecuteScalarAsync(cancellationToken) is string persistenceId)
+                {
+                    return persistenceId;
+                }
+            }
+            catch (DbException e) when (IsMissingTable(e))
+            {
+                // Not created yet: nothing old in it.
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The persistence-id prefix of the per-identifier entities of the design before index slices.</summary>
+    public const string LegacyIdentifierPrefix = "identifier-";
+
+    private static bool IsMissingTable(DbException e) =>
+        e is PostgresException { SqlState: PostgresErrorCodes.UndefinedTable } ||
+        (e is SqliteException && e.Message.Contains("no such table", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// The profile events written after journal offset <paramref name="offset"/> (the outbox checkpoint). Cost grows

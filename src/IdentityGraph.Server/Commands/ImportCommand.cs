@@ -66,7 +66,8 @@ public static class ImportCommand
             Console.Out.Write(Describe(summary, file.Name, summary.Rejected > 0 ? rejectsPath : null));
             if (summary.Failed > 0)
             {
-                await Console.Error.WriteLineAsync($"{summary.Failed} observations could not be resolved; run the same import again to complete them.");
+                await Console.Error.WriteLineAsync(
+                    $"{summary.Failed} observations could not be resolved (first error: {summary.FirstFailure}); run the same import again to complete them.");
                 return 1;
             }
 

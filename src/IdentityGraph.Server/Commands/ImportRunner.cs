@@ -19,7 +19,8 @@ public sealed record ImportSummary(
     long Rejected,
     long Failed,
     long DroppedIdentifiers,
-    TimeSpan Elapsed)
+    TimeSpan Elapsed,
+    string? FirstFailure = null)
 {
     /// <summary>Observations per second, over every line read.</summary>
     public double Rate => Elapsed.TotalSeconds > 0 ? Observations / Elapsed.TotalSeconds : 0;
@@ -50,6 +51,7 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
         var counts = new long[Enum.GetValues<Counter>().Length];
         using var slots = new SemaphoreSlim(parallelism);
         var running = new List<Task>();
+        string? firstFailure = null;
 
         // Lines refused by validation are written here; observations the graph refuses (a profile limit) from their tasks.
         using var rejectsGate = new SemaphoreSlim(1);
@@ -87,7 +89,9 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
 
             await slots.WaitAsync(cancellationToken);
             var number = lineNumber;
-            running.Add(ResolveAsync(prepared.Observation!, counts, slots, e => Reject(number, e, line), cancellationToken));
+            running.Add(ResolveAsync(
+                prepared.Observation!, counts, slots, e => Reject(number, e, line),
+                e => Interlocked.CompareExchange(ref firstFailure, $"{e.GetType().Name}: {e.Message}", null), cancellationToken));
             if (running.Count >= parallelism * 4)
             {
                 running.RemoveAll(t => t.IsCompleted);
@@ -106,7 +110,7 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
         long Get(Counter c) => Interlocked.Read(ref counts[(int)c]);
         return new ImportSummary(
             Get(Counter.Observations), Get(Counter.Created), Get(Counter.Linked), Get(Counter.Merged), Get(Counter.ProfilesMerged),
-            Get(Counter.NothingNew), Get(Counter.Rejected), Get(Counter.Failed), Get(Counter.Dropped), clock.Elapsed);
+            Get(Counter.NothingNew), Get(Counter.Rejected), Get(Counter.Failed), Get(Counter.Dropped), clock.Elapsed, firstFailure);
     }
 
     private (NormalizedObservation? Observation, ValidationError? Error) Prepare(string line)
@@ -122,7 +126,12 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
     }
 
     private async Task ResolveAsync(
-        NormalizedObservation observation, long[] counts, SemaphoreSlim slots, Func<ValidationError, Task> reject, CancellationToken cancellationToken)
+        NormalizedObservation observation,
+        long[] counts,
+        SemaphoreSlim slots,
+        Func<ValidationError, Task> reject,
+        Action<Exception> failed,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -157,6 +166,7 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Interlocked.Increment(ref counts[(int)Counter.Failed]);
+            failed(e);
         }
         finally
         {

@@ -23,6 +23,8 @@ public sealed class ServerSettings
 
     public JournalSettings Journal { get; set; } = new();
 
+    public GraphSettings Graph { get; set; } = new();
+
     /// <summary>Problems a person must fix before the program can start; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -62,6 +64,8 @@ public sealed class ServerSettings
             problems.Add($"{Section}:Journal:MaxConcurrentRecoveries must be between 1 and 10000 (was {Journal.MaxConcurrentRecoveries}).");
         }
 
+        problems.AddRange(Graph.Validate());
+
         foreach (var seed in Cluster.SeedNodes.Where(s => !s.StartsWith("akka.tcp://", StringComparison.Ordinal)))
         {
             problems.Add($"{Section}:Cluster:SeedNodes entry '{seed}' is not an akka.tcp://identitygraph@HOST:PORT address.");
@@ -94,6 +98,9 @@ public sealed class ServerSettings
         SeedNodes = Cluster.SeedNodes,
         ShardCount = Cluster.ShardCount,
         MaxConcurrentRecoveries = Journal.MaxConcurrentRecoveries,
+        IndexSlices = Graph.IndexSlices,
+        IndexSnapshotEvery = Graph.IndexSnapshotEvery,
+        Batching = Graph.Batch.ToOptions(),
     };
 
     /// <summary>
@@ -118,6 +125,58 @@ public sealed class JournalSettings
 
     /// <summary>Entities recovering their state from the journal at once on this node (<c>akka.persistence.max-concurrent-recoveries</c>).</summary>
     public int MaxConcurrentRecoveries { get; set; } = 256;
+}
+
+/// <summary>Section <c>IdentityGraph:Graph</c>: the identifier index and micro-batching (docs/architecture.md).</summary>
+public sealed class GraphSettings
+{
+    /// <summary>
+    /// Slices of the identifier index. Fixed for the life of a database (a node refuses a database written with another
+    /// count); 64 keeps every slice's share of a 10-million-identifier graph below 200,000 entries.
+    /// </summary>
+    public int IndexSlices { get; set; } = Core.Index.IndexSlices.DefaultSliceCount;
+
+    /// <summary>An index slice saves a snapshot, and deletes the events before it, every this many events.</summary>
+    public int IndexSnapshotEvery { get; set; } = 500;
+
+    public BatchSettings Batch { get; set; } = new();
+
+    /// <summary>Problems with these settings, each naming the setting; empty when they are valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        const string prefix = ServerSettings.Section + ":Graph";
+        if (IndexSlices is < 1 or > 4096)
+        {
+            yield return $"{prefix}:IndexSlices must be between 1 and 4096 (was {IndexSlices}).";
+        }
+
+        if (IndexSnapshotEvery is < 10 or > 1_000_000)
+        {
+            yield return $"{prefix}:IndexSnapshotEvery must be between 10 and 1000000 (was {IndexSnapshotEvery}).";
+        }
+
+        foreach (var problem in Batch.ToOptions().Validate(prefix + ":Batch"))
+        {
+            yield return problem;
+        }
+    }
+}
+
+/// <summary>Section <c>IdentityGraph:Graph:Batch</c>: how observations are grouped into micro-batches.</summary>
+public sealed class BatchSettings
+{
+    private static readonly Cluster.Resolution.BatchingOptions Defaults = new();
+
+    /// <summary>Most observations in one batch.</summary>
+    public int MaxSize { get; set; } = Defaults.MaxSize;
+
+    /// <summary>How long a batch that is not full waits for more before it starts (a lone observation's extra latency).</summary>
+    public TimeSpan MaxWait { get; set; } = Defaults.MaxWait;
+
+    /// <summary>Batches resolved at once on a node; the next one forms while these are written.</summary>
+    public int MaxInFlight { get; set; } = Defaults.MaxInFlight;
+
+    public Cluster.Resolution.BatchingOptions ToOptions() => new() { MaxSize = MaxSize, MaxWait = MaxWait, MaxInFlight = MaxInFlight };
 }
 
 /// <summary>Section <c>IdentityGraph:Http</c>.</summary>

@@ -19,7 +19,8 @@ public static class GraphHost
     public static async Task<IHost> StartAsync(IConfiguration configuration, StorageSettings storage, CancellationToken cancellationToken)
     {
         var identity = SettingsLoader.Identity(configuration);
-        var problems = identity.Validate();
+        var server = SettingsLoader.Server(configuration);
+        var problems = identity.Validate().Concat(server.Graph.Validate()).ToList();
         if (problems.Count > 0)
         {
             throw new ConfigurationException(problems);
@@ -30,12 +31,28 @@ public static class GraphHost
         builder.Services.AddSingleton(new ObservationNormalizer(
             new IdentifierNormalizer(identity.ToNormalizationOptions()), identity.CreateKeyer()));
         builder.Services.AddIdentityGraph(
-            new IdentityGraphOptions { Storage = storage, Limits = identity.ToProfileLimits() },
+            new IdentityGraphOptions
+            {
+                Storage = storage,
+                Limits = identity.ToProfileLimits(),
+                IndexSlices = server.Graph.IndexSlices,
+                IndexSnapshotEvery = server.Graph.IndexSnapshotEvery,
+                Batching = server.Graph.Batch.ToOptions(),
+            },
             (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
 
         var host = builder.Build();
-        await host.StartAsync(cancellationToken);
-        return host;
+        try
+        {
+            await StorageUpgrade.ThrowIfOldDesignAsync(host.Services.GetRequiredService<JournalStatus>(), cancellationToken);
+            await host.StartAsync(cancellationToken);
+            return host;
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The resolver of a started host.</summary>

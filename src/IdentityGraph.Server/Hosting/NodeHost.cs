@@ -138,6 +138,7 @@ public static class NodeHost
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(app);
+        await StorageUpgrade.ThrowIfOldDesignAsync(app.Services.GetRequiredService<JournalStatus>(), cancellationToken);
         await app.StartAsync(cancellationToken);
         var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
         var problems = app.Services.GetRequiredService<ListenerRule>().Problems(bound);

@@ -77,6 +77,35 @@ public abstract class JournalBackendTests
         }
     }
 
+    /// <summary>
+    /// Rows the node's index cannot read are found, so that start-up can refuse them: those of the design before index
+    /// slices (<c>identifier-…</c> entities) and slices written with another slice count. A new database and one of
+    /// today's design with the same count have none.
+    /// </summary>
+    protected async Task Index_rows_this_node_cannot_read_are_found()
+    {
+        var storage = await StorageAsync();
+        var status = new JournalStatus(storage, indexSlices: 64);
+        Assert.Null(await status.UnreadableIndexRowAsync());
+
+        var system = TestSystems.Start(storage, "legacy");
+        try
+        {
+            var today = system.ActorOf(JournalProbe.Props("index-64-7"));
+            await today.Ask<JournalProbe.Appended>(new JournalProbe.Append(new IdentifierOwnerSetEvent { Owner = "01HA" }), TestSystems.AskTimeout);
+            Assert.Null(await status.UnreadableIndexRowAsync());
+            Assert.Equal("index-64-7", await new JournalStatus(storage, indexSlices: 32).UnreadableIndexRowAsync());
+
+            var old = system.ActorOf(JournalProbe.Props(JournalStatus.LegacyIdentifierPrefix + "email:3f2a"));
+            await old.Ask<JournalProbe.Appended>(new JournalProbe.Append(new IdentifierOwnerSetEvent { Owner = "01HA" }), TestSystems.AskTimeout);
+            Assert.Equal("identifier-email:3f2a", await status.UnreadableIndexRowAsync());
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
     protected async Task EventsByTag_returns_the_profile_events()
     {
         var storage = await StorageAsync();

@@ -34,6 +34,10 @@ public sealed class PostgresJournalTests(PostgresServer server) : JournalBackend
     }
 
     [PostgresFact]
+    public Task Postgres_index_rows_this_node_cannot_read_are_found() =>
+        Index_rows_this_node_cannot_read_are_found();
+
+    [PostgresFact]
     public async Task A_server_that_can_lose_acknowledged_commits_is_reported()
     {
         // The test server trades durability for speed (fsync and synchronous_commit off), exactly what serve warns about.
