@@ -8,6 +8,9 @@
 #
 # --quick: small counts, PostgreSQL only, one latency rate, micro benchmarks with 2 short iterations; under 90 s once
 # built. The last line printed is always: observations_per_s=N passthrough_ratio=R p99_ms=L
+# The full run adds a scale phase per store: BENCH_SCALE_COUNT observations [1000000] over a fresh database and node, in
+# ten consecutive max-rate tenths (throughput over time, CPU per observation per process, peak RSS, journal rows),
+# workload BENCH_SCALE_WORKLOAD ["--customers 400000 --seed 3"]; BENCH_SCALE=0 skips it.
 # Environment overrides (defaults in brackets, quick / full): BENCH_COUNT max-phase records [2000 / 30000],
 # BENCH_WARMUP [200 / 3000], BENCH_PASSTHROUGH_COUNT [20000 / 200000], BENCH_LATENCY_S seconds per latency rate
 # [6 / 30], BENCH_LATENCY_RATES percentages of the measured maximum ["50" / "25 50 75"], BENCH_WORKLOAD extra workload options (e.g. "--seed 2 --merge-rate 0.05"), PG_BIN [/usr/lib/postgresql/15/bin].
@@ -111,7 +114,7 @@ load_phase passthrough lat50 $((warmup + pass_count)) $((latency_s * 1000)) 1000
 stop_pid "$pass_pid"; stop_pid "$broker_pid"
 
 # ---- B2 + B3 on the stream's first warm-up + count records ----
-start_postgres warehouse graph
+start_postgres warehouse graph scale
 log "B2 reference union-find and B3 warehouse label propagation: $((warmup + count)) records"
 record "dotnet $bench_dll baselines --count $((warmup + count)) --postgres 'Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=warehouse' ${workload[*]}"
 step "$run_dir/baselines.out" baselines --count $((warmup + count)) --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=warehouse" \
@@ -161,9 +164,52 @@ run_system() { # run_system sqlite|postgres
     | tee -a "$run_dir/load.log" || log "system $system: export differs from the reference"
 }
 
+# ---- scale: 1M observations on a fresh database and node per store, in ten tenths ----
+scale_count="${BENCH_SCALE_COUNT:-1000000}"
+read -r -a scale_workload <<< "${BENCH_SCALE_WORKLOAD:---customers 400000 --seed 3}"
+run_scale() { # run_scale sqlite|postgres
+  local system="$1" persistence
+  case "$system" in
+    sqlite) mkdir -p "$run_dir/scale-sqlite"; persistence="sqlite:$run_dir/scale-sqlite/graph.db" ;;
+    postgres) persistence="postgres:Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=scale;Maximum Pool Size=100" ;;
+  esac
+  log "scale $system: $scale_count observations in ten tenths (${scale_workload[*]})"
+  start_broker "scale-$system"
+  local http grpc; http="$(free_port)"; grpc="$(free_port)"
+  record "IdentityGraph__Http__GrpcUrl=http://127.0.0.1:$grpc dotnet $server_dll serve --kafka $bootstrap --persistence '$persistence' --http http://127.0.0.1:$http"
+  IdentityGraph__Http__GrpcUrl="http://127.0.0.1:$grpc" dotnet "$server_dll" serve --kafka "$bootstrap" --persistence "$persistence" \
+    --http "http://127.0.0.1:$http" > "$run_dir/serve-scale-$system.out" 2> "$run_dir/serve-scale-$system.err" &
+  local serve_pid=$!; pids+=("$serve_pid")
+  for _ in $(seq 1 600); do
+    curl -sf "http://127.0.0.1:$http/readyz" > /dev/null 2>&1 && break
+    kill -0 "$serve_pid" 2>/dev/null || { tail -20 "$run_dir/serve-scale-$system.err" >&2; return 1; }
+    sleep 0.1
+  done
+  local watch="serve=$serve_pid,broker=$broker_pid"
+  [[ $system == postgres ]] && watch="$watch,postgres=$(postmaster_pid)"
+  local tenth=$((scale_count / 10)) i
+  for i in $(seq 1 10); do
+    local args=(load --bootstrap "$bootstrap" --name "scale-$system-$i" --from $(((i - 1) * tenth)) --count "$tenth" --rate 0
+      --summary "$run_dir/scale-$system-$i.json" --watch "$watch" "${scale_workload[@]}")
+    record "dotnet $bench_dll ${args[*]}"
+    step "$run_dir/scale-$system-$i.out" "${args[@]}" || log "scale $system tenth $i did not complete (see the report)"
+  done
+  local rss; rss="$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")"
+  log "scale $system: stopping serve (peak RSS ${rss} kB)"
+  stop_pid "$serve_pid"; stop_pid "$broker_pid"
+  printf '{"peakRssKb": %s, "observations": %s}\n' "$rss" "$scale_count" > "$run_dir/scale-system-$system.json"
+  record "dotnet $bench_dll storage --persistence '$persistence'"
+  bench storage --persistence "$persistence" --summary "$run_dir/scale-storage-$system.json" | tee -a "$run_dir/load.log"
+}
+
 for system in ${systems//,/ }; do
   run_system "$system"
 done
+if [[ $quick == 0 && ${BENCH_SCALE:-1} == 1 ]]; then
+  for system in ${systems//,/ }; do
+    run_scale "$system"
+  done
+fi
 
 log "writing $results"
 bench report --dir "$run_dir" --out "$results" | tee "$run_dir/summary.txt" > /dev/null

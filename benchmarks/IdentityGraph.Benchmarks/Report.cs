@@ -132,6 +132,8 @@ public static class Report
             }
         }
 
+        AppendScale(text, directory);
+
         text.AppendLine();
         var micro = Text(directory, "micro.md");
         if (micro.Length > 0)
@@ -161,6 +163,62 @@ public static class Report
         var ratio = passthrough is null ? 0 : top.ObservationsPerSecond / passthrough.ObservationsPerSecond;
         Console.WriteLine(string.Create(C, $"observations_per_s={Math.Round(top.ObservationsPerSecond):F0} passthrough_ratio={ratio:F3} p99_ms={latency?.LatencyP99Ms ?? 0}"));
         return 0;
+    }
+
+    /// <summary>The scale phase: each store from empty through ten tenths of one long stream, on one node.</summary>
+    private static void AppendScale(StringBuilder text, string directory)
+    {
+        var runs = Systems
+            .Select(system => (System: system, Tenths: Enumerable.Range(1, 10)
+                .Select(i => Path.Combine(directory, $"scale-{system}-{i}.json"))
+                .Where(File.Exists)
+                .Select(Read<PhaseResult>)
+                .ToList()))
+            .Where(r => r.Tenths.Count > 0)
+            .ToList();
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        text.AppendLine("## Scale: one long stream from an empty database");
+        text.AppendLine();
+        text.AppendLine("A fresh database and node per store, then the stream in ten consecutive tenths, each produced as fast as the consumer");
+        text.AppendLine("group commits it. Throughput per tenth (does it hold as the journal and the index grow?), then the whole run: CPU per");
+        text.AppendLine("observation by process, journal rows written per observation, and the node's peak RSS at the end.");
+        text.AppendLine();
+        text.AppendLine("| store | observations/s per tenth (1st … 10th) | last / first | serve CPU ms per obs | PostgreSQL CPU ms per obs | broker CPU ms per obs | journal rows written per obs | peak RSS (serve) | completed |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var (system, tenths) in runs)
+        {
+            var count = tenths.Sum(t => t.Count);
+            double Ms(string process) => tenths.Sum(t => t.CpuSeconds.GetValueOrDefault(process)) * 1000 / count;
+            var info = ReadDictionary(Path.Combine(directory, $"scale-system-{system}.json"));
+            var storage = ReadDictionary(Path.Combine(directory, $"scale-storage-{system}.json"));
+            var rss = info.TryGetValue("peakRssKb", out var kb) ? $"{kb.GetDouble() / 1024:N0} MiB" : "?";
+            var rows = storage.TryGetValue("journalRowsWritten", out var r) ? (r.GetDouble() / count).ToString("F2", C) : "?";
+            var first = tenths[0].ObservationsPerSecond;
+            var last = tenths[^1].ObservationsPerSecond;
+            text.AppendLine(C, $"| {system} ({count:N0}) | {string.Join(" · ", tenths.Select(t => t.ObservationsPerSecond.ToString("N0", C)))} | {(first > 0 ? (last / first).ToString("F2", C) : "—")} | {Ms("serve"):F3} | {(system == "postgres" ? Ms("postgres").ToString("F3", C) : "—")} | {Ms("broker"):F3} | {rows} | {rss} | {(tenths.Count == 10 && tenths.All(t => t.Completed) ? "yes" : "**no**")} |");
+        }
+
+        text.AppendLine();
+        if (runs[0].Tenths[0].Workload is { Length: > 0 } workload)
+        {
+            text.AppendLine("Scale workload: `" + workload + "`");
+            text.AppendLine();
+        }
+
+        foreach (var (system, _) in runs)
+        {
+            var storage = ReadDictionary(Path.Combine(directory, $"scale-storage-{system}.json"));
+            if (storage.Count > 0)
+            {
+                text.Append(C, $"Journal after the {system} scale run: ").Append(string.Join(", ", storage.Select(s => $"{s.Key} {s.Value}"))).AppendLine(".");
+            }
+        }
+
+        text.AppendLine();
     }
 
     private static string Latencies(Dictionary<string, PhaseResult> phases, string system) =>
