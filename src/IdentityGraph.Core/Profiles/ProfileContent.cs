@@ -6,9 +6,19 @@ using IdentityGraph.Core.Observations;
 namespace IdentityGraph.Core.Profiles;
 
 /// <summary>An identifier of a profile, with when and through which channels it was seen.</summary>
+/// <param name="FirstSeen">The exact event time of the earliest sighting (an earlier sighting is new information).</param>
+/// <param name="LastSeen">The UTC day of the latest sighting, see <see cref="LastSeen"/>.</param>
 public sealed record IdentifierRecord(
     IdentifierKey Key, NormalizedIdentifier Identifier, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, ImmutableSortedSet<Channel> Channels)
 {
+    /// <summary>
+    /// The start (00:00 UTC) of the UTC day of the latest sighting, never a finer time: a sighting on a day already
+    /// recorded changes nothing, so a repeat visit writes nothing. Truncated however the record is made (also from
+    /// events written before this rule, which held exact times), so replay gives the same state. May be earlier than
+    /// <see cref="FirstSeen"/> when every sighting falls on one day.
+    /// </summary>
+    public DateTimeOffset LastSeen { get; init => field = UtcDay.StartOf(value); } = UtcDay.StartOf(LastSeen);
+
     public IdentifierRecord Join(IdentifierRecord other) => new(
         Key,
         Identifier,
@@ -64,52 +74,78 @@ public sealed record LinkEvidence(string ObservationId, DateTimeOffset ObservedA
     public override int GetHashCode() => HashCode.Combine(ObservationId, KeySet);
 }
 
-/// <summary>The latest explicit consent choice for one purpose on one contact channel.</summary>
+/// <summary>The standing explicit consent choice for one purpose on one contact channel.</summary>
 public sealed record ConsentRecord(string Purpose, ContactChannel Channel, ConsentStatus Status, DateTimeOffset DecidedAt, string ObservationId)
 {
     /// <summary>The key consents are merged by: purpose × contact channel.</summary>
     public string Slot => $"{Purpose}|{(int)Channel}";
 
     /// <summary>
-    /// Which of two choices for the same slot stands: the later decision; on a tie, DENIED (the privacy-safe choice);
-    /// then the larger observation id, so every node picks the same.
+    /// Which of two choices for the same slot stands, in this order: the later UTC day of <see cref="DecidedAt"/>; within
+    /// one day DENIED (the privacy-safe choice); then the <em>earlier</em> <see cref="DecidedAt"/> and the smaller
+    /// observation id (ordinal). A total order over the record's own fields, so every node and every arrival order picks
+    /// the same; and the same decision repeated later that day (a repeat visit) never displaces the one recorded, so it
+    /// writes nothing.
     /// </summary>
     public static ConsentRecord Winner(ConsentRecord a, ConsentRecord b)
     {
-        var byTime = a.DecidedAt.CompareTo(b.DecidedAt);
-        if (byTime != 0)
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var byDay = UtcDay.StartOf(a.DecidedAt).CompareTo(UtcDay.StartOf(b.DecidedAt));
+        if (byDay != 0)
         {
-            return byTime > 0 ? a : b;
+            return byDay > 0 ? a : b;
         }
 
         if (a.Status != b.Status)
         {
-            return a.Status == ConsentStatus.Denied ? a : b;
+            return a.Status == ConsentStatus.Denied ? a : b.Status == ConsentStatus.Denied ? b : a.Status > b.Status ? a : b;
         }
 
-        return string.CompareOrdinal(a.ObservationId, b.ObservationId) >= 0 ? a : b;
+        var byTime = a.DecidedAt.CompareTo(b.DecidedAt);
+        if (byTime != 0)
+        {
+            return byTime < 0 ? a : b;
+        }
+
+        return string.CompareOrdinal(a.ObservationId, b.ObservationId) <= 0 ? a : b;
     }
 }
 
 /// <summary>An attribute value and the observation that set it.</summary>
 public sealed record AttributeRecord(string Key, string Value, DateTimeOffset ObservedAt, string ObservationId)
 {
-    /// <summary>Last writer by event time wins; ties by the larger observation id, then the larger value.</summary>
+    /// <summary>
+    /// Which of two values for the same key stands, in this order: the later UTC day of <see cref="ObservedAt"/> (last
+    /// writer by day); within one day the larger value (ordinal); for the same value the <em>earlier</em>
+    /// <see cref="ObservedAt"/>, then the smaller observation id (ordinal). A total order over the record's own fields,
+    /// so the result does not depend on arrival order; and seeing the standing value again later that day (a repeat
+    /// visit) changes nothing, so it writes nothing. (Exact last-writer-wins cannot have that: it must record every
+    /// later sighting of the value, or an earlier other value arriving late would win.)
+    /// </summary>
     public static AttributeRecord Winner(AttributeRecord a, AttributeRecord b)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var byDay = UtcDay.StartOf(a.ObservedAt).CompareTo(UtcDay.StartOf(b.ObservedAt));
+        if (byDay != 0)
+        {
+            return byDay > 0 ? a : b;
+        }
+
+        var byValue = string.CompareOrdinal(a.Value, b.Value);
+        if (byValue != 0)
+        {
+            return byValue > 0 ? a : b;
+        }
+
         var byTime = a.ObservedAt.CompareTo(b.ObservedAt);
         if (byTime != 0)
         {
-            return byTime > 0 ? a : b;
+            return byTime < 0 ? a : b;
         }
 
-        var byObservation = string.CompareOrdinal(a.ObservationId, b.ObservationId);
-        if (byObservation != 0)
-        {
-            return byObservation > 0 ? a : b;
-        }
-
-        return string.CompareOrdinal(a.Value, b.Value) >= 0 ? a : b;
+        return string.CompareOrdinal(a.ObservationId, b.ObservationId) <= 0 ? a : b;
     }
 }
 
@@ -138,11 +174,15 @@ public sealed record ProfileContent
     /// <summary>Profiles merged into this one (directly or through earlier merges).</summary>
     public ImmutableSortedSet<ProfileId> MergedProfileIds { get; init; } = [];
 
-    /// <summary>Earliest event time seen; null for empty content.</summary>
+    /// <summary>Earliest event time seen, exact; null for empty content.</summary>
     public DateTimeOffset? CreatedAt { get; init; }
 
-    /// <summary>Latest event time seen; null for empty content.</summary>
-    public DateTimeOffset? UpdatedAt { get; init; }
+    /// <summary>
+    /// The start (00:00 UTC) of the UTC day of the latest event time seen; null for empty content. Day-granular like
+    /// <see cref="IdentifierRecord.LastSeen"/> (truncated however it is set), so a repeat visit on a day already recorded
+    /// changes nothing. May be earlier than <see cref="CreatedAt"/> (exact) on a profile's first day.
+    /// </summary>
+    public DateTimeOffset? UpdatedAt { get; init => field = value is { } time ? UtcDay.StartOf(time) : null; }
 
     /// <summary>
     /// Attribute keys ordinally greater than this are not kept; null: no bound yet. Set by
@@ -164,7 +204,7 @@ public sealed record ProfileContent
         var content = new ProfileContent
         {
             Identifiers = observation.Identifiers.ToImmutableSortedDictionary(
-                i => i.Key, i => new IdentifierRecord(i.Key, i.Identifier, at, at, [observation.Channel])),
+                i => i.Key, i => new IdentifierRecord(i.Key, i.Identifier, at, UtcDay.StartOf(at), [observation.Channel])),
             Consents = observation.Consents
                 .Select(c => new ConsentRecord(c.Purpose, c.Channel, c.Status, c.DecidedAt, observation.ObservationId))
                 .GroupBy(c => c.Slot)
@@ -172,7 +212,7 @@ public sealed record ProfileContent
             Attributes = observation.Attributes.ToImmutableSortedDictionary(
                 a => a.Key, a => new AttributeRecord(a.Key, a.Value, at, observation.ObservationId), StringComparer.Ordinal),
             CreatedAt = at,
-            UpdatedAt = at,
+            UpdatedAt = UtcDay.StartOf(at),
         };
 
         // A single identifier links nothing; evidence is kept only for observations that link two or more.

@@ -1,4 +1,6 @@
+using System.Data.Common;
 using System.Diagnostics;
+using System.Globalization;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Query;
@@ -15,6 +17,8 @@ using IdentityGraph.Contracts.V1;
 using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Observations;
 using IdentityGraph.Core.Profiles;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 using Xunit.Abstractions;
 
 namespace IdentityGraph.Cluster.Tests.Graph;
@@ -96,6 +100,55 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         }
 
         AssertSameRows(before, await JournalRows(graph.System));
+    }
+
+    /// <summary>
+    /// Repeat visits write nothing (docs/profile-merge-policy.md): the same content under new observation ids later the
+    /// same UTC day adds no row to the journal table; the next UTC day adds exactly one (the profile's event, which moves
+    /// last_seen and updated_at to that day).
+    /// </summary>
+    protected async Task A_repeat_visit_on_the_same_utc_day_adds_no_journal_row()
+    {
+        var storage = await StorageAsync("repeat");
+        await using var graph = await TestGraph.StartAsync(storage);
+        var resolver = graph.Resolver;
+
+        // A visit: two identifiers, a consent decided at the visit (no decided_at), attributes that do not change.
+        static Observation Visit(string id, DateTimeOffset at)
+        {
+            var observation = Observe(id, at, "ann@example.com", "+4512345678");
+            observation.Attributes["last_observation"] = "visit";
+            observation.Attributes["city"] = "Aarhus";
+            observation.Consents.Add(new Consent { Purpose = "marketing", Channel = ContactChannel.Email, Status = ConsentStatus.Granted });
+            return observation;
+        }
+
+        var created = await resolver.ResolveAsync(Visit("visit-1", T0));
+        Assert.Equal(ResolveOutcome.Created, created.Outcome);
+        var rows = await JournalTableRows(storage);
+        Assert.True(rows >= 2, $"expected the index and the profile in the journal, got {rows} rows");
+
+        // Later the same UTC day (up to 23:59 UTC), one by one and concurrently (micro-batched): nothing new, no row.
+        foreach (var (id, at) in new[] { ("visit-2", T0.AddHours(2)), ("visit-0", T0.AddHours(11).AddMinutes(59)) })
+        {
+            Assert.Equal(new ResolveResult(created.ProfileId, ResolveOutcome.NothingNew, 0), await resolver.ResolveAsync(Visit(id, at)));
+        }
+
+        var concurrent = await Task.WhenAll(Enumerable.Range(3, 20).Select(i => resolver.ResolveAsync(Visit($"visit-{i}", T0.AddMinutes(i)))));
+        Assert.All(concurrent, r => Assert.Equal(new ResolveResult(created.ProfileId, ResolveOutcome.NothingNew, 0), r));
+        Assert.Equal(rows, await JournalTableRows(storage));
+
+        // The next UTC day: one row, and last_seen and updated_at move to that day; first_seen stays exact.
+        var nextDay = T0.AddHours(13);
+        Assert.Equal(new ResolveResult(created.ProfileId, ResolveOutcome.Linked, 0), await resolver.ResolveAsync(Visit("visit-next-1", nextDay)));
+        Assert.Equal(rows + 1, await JournalTableRows(storage));
+        var state = await resolver.GetProfileAsync(created.ProfileId);
+        Assert.NotNull(state);
+        Assert.All(state.Content.Identifiers.Values, r => Assert.Equal((T0, UtcDay.StartOf(nextDay)), (r.FirstSeen, r.LastSeen)));
+        Assert.Equal((T0, UtcDay.StartOf(nextDay)), (state.Content.CreatedAt, state.Content.UpdatedAt));
+
+        Assert.Equal(ResolveOutcome.NothingNew, (await resolver.ResolveAsync(Visit("visit-next-2", nextDay.AddHours(9)))).Outcome);
+        Assert.Equal(rows + 1, await JournalTableRows(storage));
     }
 
     protected async Task Lookups_through_a_merge_chain_land_on_the_survivor()
@@ -303,6 +356,18 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         Assert.Equal(expected.ByPersistenceId.ToList(), actual.ByPersistenceId.ToList());
     }
 
+    /// <summary>Rows in the journal table itself (Akka.Persistence.Sql's default table <c>journal</c>), counted in SQL.</summary>
+    private static async Task<long> JournalTableRows(StorageSettings storage)
+    {
+        await using DbConnection connection = storage.Backend == StorageBackend.Sqlite
+            ? new SqliteConnection(storage.ConnectionString)
+            : new NpgsqlConnection(storage.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM journal";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Journal rows per persistence id, read through the read journal.</summary>
     private static async Task<(long Total, IReadOnlyDictionary<string, long> ByPersistenceId)> JournalRows(ActorSystem system)
     {
@@ -366,6 +431,9 @@ public sealed class SqliteGraphBehaviourTests(ITestOutputHelper output) : GraphB
     public Task An_observation_that_changes_nothing_writes_nothing_on_sqlite() => An_observation_that_changes_nothing_writes_nothing();
 
     [Fact]
+    public Task A_repeat_visit_on_the_same_utc_day_adds_no_journal_row_on_sqlite() => A_repeat_visit_on_the_same_utc_day_adds_no_journal_row();
+
+    [Fact]
     public Task Lookups_through_a_merge_chain_land_on_the_survivor_on_sqlite() => Lookups_through_a_merge_chain_land_on_the_survivor();
 
     [Fact]
@@ -392,6 +460,9 @@ public sealed class PostgresGraphBehaviourTests(PostgresServer server, ITestOutp
 
     [PostgresFact]
     public Task An_observation_that_changes_nothing_writes_nothing_on_postgres() => An_observation_that_changes_nothing_writes_nothing();
+
+    [PostgresFact]
+    public Task A_repeat_visit_on_the_same_utc_day_adds_no_journal_row_on_postgres() => A_repeat_visit_on_the_same_utc_day_adds_no_journal_row();
 
     [PostgresFact]
     public Task Lookups_through_a_merge_chain_land_on_the_survivor_on_postgres() => Lookups_through_a_merge_chain_land_on_the_survivor();

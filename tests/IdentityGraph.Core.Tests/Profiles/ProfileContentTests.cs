@@ -25,58 +25,80 @@ public sealed class ProfileContentTests
     }
 
     [Fact]
-    public void Identifiers_keep_first_seen_min_last_seen_max_and_channels_union()
+    public void Identifiers_keep_first_seen_exact_min_last_seen_the_latest_utc_day_and_channels_union()
     {
         var content = Join(
-            Observation("o2", T0.AddMinutes(5), [1, 2], channel: Channel.Store),
+            Observation("o2", T0.AddDays(1).AddMinutes(5), [1, 2], channel: Channel.Store),
             Observation("o1", T0, [1], channel: Channel.Web),
             Observation("o3", T0.AddMinutes(2), [1], channel: Channel.Web));
         var one = content.Identifiers[new IdentifierKey("k1")];
         Assert.Equal(T0, one.FirstSeen);
-        Assert.Equal(T0.AddMinutes(5), one.LastSeen);
+        Assert.Equal(new DateTimeOffset(2025, 3, 2, 0, 0, 0, TimeSpan.Zero), one.LastSeen);
         Assert.Equal([Channel.Web, Channel.Store], one.Channels);
         Assert.Equal(Identifier(1).Identifier, one.Identifier);
         var two = content.Identifiers[new IdentifierKey("k2")];
-        Assert.Equal((T0.AddMinutes(5), T0.AddMinutes(5)), (two.FirstSeen, two.LastSeen));
+        Assert.Equal((T0.AddDays(1).AddMinutes(5), UtcDay.StartOf(T0.AddDays(1))), (two.FirstSeen, two.LastSeen));
         Assert.Equal([Channel.Store], two.Channels);
     }
 
     [Fact]
-    public void Created_at_is_the_earliest_and_updated_at_the_latest_event_time()
+    public void Last_seen_and_updated_at_are_utc_days_however_they_are_set()
     {
-        var content = Join(Observation("o2", T0.AddMinutes(5), [1]), Observation("o1", T0, [2]), Observation("o3", T0.AddMinutes(3), [3]));
-        Assert.Equal(T0, content.CreatedAt);
-        Assert.Equal(T0.AddMinutes(5), content.UpdatedAt);
+        var local = new DateTimeOffset(2025, 3, 2, 0, 30, 0, TimeSpan.FromHours(2)); // 2025-03-01 22:30 UTC
+        var record = new IdentifierRecord(new IdentifierKey("k1"), Identifier(1).Identifier, local, local, [Channel.Web]);
+        Assert.Equal(local, record.FirstSeen);
+        Assert.Equal(new DateTimeOffset(2025, 3, 1, 0, 0, 0, TimeSpan.Zero), record.LastSeen);
+        Assert.Equal(new DateTimeOffset(2025, 3, 3, 0, 0, 0, TimeSpan.Zero), (record with { LastSeen = T0.AddDays(1).AddHours(13) }).LastSeen);
+        Assert.Equal(new DateTimeOffset(2025, 3, 1, 0, 0, 0, TimeSpan.Zero), new ProfileContent { UpdatedAt = local }.UpdatedAt);
+        Assert.Null(new ProfileContent { UpdatedAt = null }.UpdatedAt);
     }
 
     [Fact]
-    public void A_later_consent_decision_wins_whatever_its_status()
+    public void Created_at_is_the_earliest_event_time_and_updated_at_the_utc_day_of_the_latest()
     {
-        var granted = Observation("o1", T0, [1], [Marketing(ConsentStatus.Granted, 3)]);
+        var content = Join(Observation("o2", T0.AddMinutes(5), [1]), Observation("o1", T0, [2]), Observation("o3", T0.AddMinutes(3), [3]));
+        Assert.Equal(T0, content.CreatedAt);
+        Assert.Equal(UtcDay.StartOf(T0), content.UpdatedAt);
+        Assert.Equal(UtcDay.StartOf(T0.AddDays(2)), content.Join(From(Observation("o4", T0.AddDays(2), [1]))).UpdatedAt);
+    }
+
+    [Fact]
+    public void A_consent_decision_on_a_later_utc_day_wins_whatever_its_status()
+    {
+        var granted = Observation("o1", T0, [1], [Marketing(ConsentStatus.Granted, 24 * 60)]);
         var denied = Observation("o2", T0, [1], [Marketing(ConsentStatus.Denied, 2)]);
         Assert.Equal(ConsentStatus.Granted, Join(granted, denied).Consents.Values.Single().Status);
         Assert.Equal(ConsentStatus.Granted, Join(denied, granted).Consents.Values.Single().Status);
         Assert.Equal("o1", Join(denied, granted).Consents.Values.Single().ObservationId);
     }
 
+    /// <summary>Contract change: DENIED used to win only on a tie in decided_at; it now wins within the UTC day.</summary>
     [Fact]
-    public void On_a_tie_in_decided_at_denied_wins()
+    public void Within_one_utc_day_denied_wins_whatever_the_time()
     {
-        var granted = Observation("o9", T0, [1], [Marketing(ConsentStatus.Granted, 2)]);
-        var denied = Observation("o1", T0, [1], [Marketing(ConsentStatus.Denied, 2)]);
-        var winner = Join(granted, denied).Consents.Values.Single();
-        Assert.Equal(ConsentStatus.Denied, winner.Status);
-        Assert.Equal("o1", winner.ObservationId);
-        Assert.Equal(winner, Join(denied, granted).Consents.Values.Single());
+        foreach (var grantedAt in new[] { 2, 3, 11 * 60 + 59 })
+        {
+            var granted = Observation("o9", T0, [1], [Marketing(ConsentStatus.Granted, grantedAt)]);
+            var denied = Observation("o1", T0, [1], [Marketing(ConsentStatus.Denied, 2)]);
+            var winner = Join(granted, denied).Consents.Values.Single();
+            Assert.Equal(ConsentStatus.Denied, winner.Status);
+            Assert.Equal("o1", winner.ObservationId);
+            Assert.Equal(winner, Join(denied, granted).Consents.Values.Single());
+        }
     }
 
+    /// <summary>Contract change: the same decision made again that day keeps the first (it used to move to the larger id).</summary>
     [Fact]
-    public void On_a_tie_in_decided_at_and_status_the_larger_observation_id_wins()
+    public void The_same_decision_within_one_utc_day_keeps_the_earliest_then_the_smaller_observation_id()
     {
         var a = Observation("o1", T0.AddMinutes(9), [1], [Marketing(ConsentStatus.Granted, 2)]);
         var b = Observation("o2", T0, [1], [Marketing(ConsentStatus.Granted, 2)]);
-        Assert.Equal("o2", Join(a, b).Consents.Values.Single().ObservationId);
-        Assert.Equal("o2", Join(b, a).Consents.Values.Single().ObservationId);
+        var c = Observation("o0", T0, [1], [Marketing(ConsentStatus.Granted, 5)]);
+        foreach (var content in new[] { Join(a, b, c), Join(c, b, a), Join(b, c, a) })
+        {
+            var winner = content.Consents.Values.Single();
+            Assert.Equal(("o1", T0.AddMinutes(2)), (winner.ObservationId, winner.DecidedAt));
+        }
     }
 
     [Fact]
@@ -97,10 +119,10 @@ public sealed class ProfileContentTests
     }
 
     [Fact]
-    public void The_last_attribute_writer_by_event_time_wins()
+    public void The_last_attribute_writer_by_utc_day_wins()
     {
-        var early = Observation("o9", T0, [1], attributes: new Dictionary<string, string> { ["city"] = "Aarhus", ["name"] = "Ann" });
-        var late = Observation("o1", T0.AddMinutes(1), [2], attributes: new Dictionary<string, string> { ["city"] = "Odense" });
+        var early = Observation("o9", T0, [1], attributes: new Dictionary<string, string> { ["city"] = "Vejle", ["name"] = "Ann" });
+        var late = Observation("o1", T0.AddHours(12), [2], attributes: new Dictionary<string, string> { ["city"] = "Odense" });
         foreach (var content in new[] { Join(early, late), Join(late, early) })
         {
             Assert.Equal("Odense", content.Attributes["city"].Value);
@@ -109,18 +131,30 @@ public sealed class ProfileContentTests
         }
     }
 
+    /// <summary>
+    /// Contract change: within one UTC day the larger value wins (it used to be the later event time, then the larger
+    /// observation id), and the same value keeps its earliest sighting of the day, so seeing it again writes nothing.
+    /// </summary>
     [Fact]
-    public void Attribute_ties_go_to_the_larger_observation_id_then_the_larger_value()
+    public void Within_one_utc_day_the_larger_value_wins_and_keeps_its_earliest_sighting()
     {
         var a = Observation("o1", T0, [1], attributes: new Dictionary<string, string> { ["city"] = "Vejle" });
-        var b = Observation("o2", T0, [1], attributes: new Dictionary<string, string> { ["city"] = "Aarhus" });
-        Assert.Equal("Aarhus", Join(a, b).Attributes["city"].Value);
-        Assert.Equal("Aarhus", Join(b, a).Attributes["city"].Value);
+        var b = Observation("o2", T0.AddMinutes(30), [1], attributes: new Dictionary<string, string> { ["city"] = "Aarhus" });
+        Assert.Equal("Vejle", Join(a, b).Attributes["city"].Value);
+        Assert.Equal("Vejle", Join(b, a).Attributes["city"].Value);
 
         var x = new AttributeRecord("city", "Aarhus", T0, "o1");
         var y = new AttributeRecord("city", "Vejle", T0, "o1");
         Assert.Same(y, AttributeRecord.Winner(x, y));
         Assert.Same(y, AttributeRecord.Winner(y, x));
+
+        var first = new AttributeRecord("city", "Vejle", T0, "o5");
+        var later = new AttributeRecord("city", "Vejle", T0.AddHours(3), "o1");
+        var sameTime = new AttributeRecord("city", "Vejle", T0, "o7");
+        Assert.Same(first, AttributeRecord.Winner(first, later));
+        Assert.Same(first, AttributeRecord.Winner(later, first));
+        Assert.Same(first, AttributeRecord.Winner(sameTime, first));
+        Assert.Same(first, AttributeRecord.Winner(first, sameTime));
     }
 
     [Fact]
@@ -167,15 +201,29 @@ public sealed class ProfileContentTests
     public void Delta_holds_only_what_changes()
     {
         var before = Join(Observation("o1", T0.AddMinutes(1), [1, 2], [Marketing(ConsentStatus.Granted, 1)], new Dictionary<string, string> { ["city"] = "Aarhus" }));
-        var update = From(Observation("o2", T0.AddMinutes(2), [2, 3], [Marketing(ConsentStatus.Granted, 0)], new Dictionary<string, string> { ["city"] = "Aarhus", ["name"] = "Ann" }));
-        var delta = before.Delta(update);
+
+        // Later the same day: only the new identifier and the new attribute; k2, the consent, city and updated_at stand.
+        var sameDay = From(Observation("o2", T0.AddMinutes(2), [2, 3], [Marketing(ConsentStatus.Granted, 5)], new Dictionary<string, string> { ["city"] = "Aarhus", ["name"] = "Ann" }));
+        var delta = before.Delta(sameDay);
+        Assert.Equal([new IdentifierKey("k3")], delta.Identifiers.Keys);
+        Assert.Empty(delta.Consents);
+        Assert.Equal(["name"], delta.Attributes.Keys);
+        Assert.Null(delta.CreatedAt);
+        Assert.Null(delta.UpdatedAt);
+        Assert.Equal(before.Join(sameDay), before.Join(delta));
+        Assert.True(before.Join(sameDay).Delta(sameDay).IsEmpty);
+
+        // The next day: k2 is seen on a new day, city is confirmed on a new day; the consent, decided (again) on the first
+        // day, stands.
+        var nextDay = From(Observation("o3", T0.AddDays(1), [2, 3], [Marketing(ConsentStatus.Granted, 5)], new Dictionary<string, string> { ["city"] = "Aarhus", ["name"] = "Ann" }));
+        delta = before.Delta(nextDay);
         Assert.Equal([new IdentifierKey("k2"), new IdentifierKey("k3")], delta.Identifiers.Keys);
         Assert.Empty(delta.Consents);
         Assert.Equal(["city", "name"], delta.Attributes.Keys);
         Assert.Null(delta.CreatedAt);
-        Assert.Equal(T0.AddMinutes(2), delta.UpdatedAt);
-        Assert.Equal(before.Join(update), before.Join(delta));
-        Assert.True(before.Join(update).Delta(update).IsEmpty);
+        Assert.Equal(UtcDay.StartOf(T0.AddDays(1)), delta.UpdatedAt);
+        Assert.Equal(before.Join(nextDay), before.Join(delta));
+        Assert.True(before.Join(nextDay).Delta(nextDay).IsEmpty);
     }
 
     [Fact]

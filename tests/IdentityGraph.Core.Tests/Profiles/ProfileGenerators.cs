@@ -35,8 +35,13 @@ internal static class ProfileGenerators
 
     public static KeyedIdentifier[] Pool(int size) => [.. Enumerable.Range(0, size).Select(Identifier)];
 
-    /// <summary>A time within a few minutes of <see cref="T0"/>: ties are common.</summary>
-    public static Gen<DateTimeOffset> Time { get; } = Gen.Choose(0, 4).Select(m => T0.AddMinutes(m));
+    /// <summary>
+    /// A time within a few minutes of <see cref="T0"/> (noon UTC), so that ties are common, or on either side of the next
+    /// UTC midnight, so that UTC days differ (last_seen, updated_at and the consent and attribute winners are day-granular).
+    /// </summary>
+    public static Gen<DateTimeOffset> Time { get; } = Gen.Frequency(
+        (3, Gen.Choose(0, 4).Select(m => T0.AddMinutes(m))),
+        (1, Gen.Elements(T0.AddHours(12).AddMinutes(-1), T0.AddHours(12), T0.AddHours(12).AddMinutes(1), T0.AddDays(1))));
 
     /// <summary>Between <paramref name="min"/> and <paramref name="max"/> distinct identifiers out of a pool, ordered by key.</summary>
     public static Gen<KeyedIdentifier[]> Identifiers(int poolSize = 10, int min = 1, int max = 8) =>

@@ -40,7 +40,7 @@ public sealed class ProfileSnapshotsTests
         var phone = Assert.Single(profile.Identifiers, i => i.Type == IdentifierType.Phone);
         Assert.Equal(("+4512345678", ""), (phone.Value, phone.Namespace));
         Assert.Equal(Timestamp.FromDateTimeOffset(T0), phone.FirstSeen);
-        Assert.Equal(Timestamp.FromDateTimeOffset(T0.AddMinutes(10)), phone.LastSeen);
+        Assert.Equal(Timestamp.FromDateTimeOffset(UtcDay.StartOf(T0)), phone.LastSeen); // the UTC day of the latest sighting
         Assert.Equal([Channel.Web, Channel.Store], phone.Channels);
         var card = Assert.Single(profile.Identifiers, i => i.Type == IdentifierType.MembershipCard);
         Assert.Equal(("ABC", "club"), (card.Value, card.Namespace));
@@ -65,7 +65,7 @@ public sealed class ProfileSnapshotsTests
 
         Assert.Equal(new Dictionary<string, string> { ["city"] = "Aarhus", ["name"] = "Ann" }, profile.Attributes);
         Assert.Equal(Timestamp.FromDateTimeOffset(T0), profile.CreatedAt);
-        Assert.Equal(Timestamp.FromDateTimeOffset(T0.AddMinutes(10)), profile.UpdatedAt);
+        Assert.Equal(Timestamp.FromDateTimeOffset(UtcDay.StartOf(T0)), profile.UpdatedAt);
     }
 
     /// <summary>profile.proto: identifiers ordered by type, namespace, value; consents by purpose then channel.</summary>
