@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Diagnostics;
+using System.Text;
 using Confluent.Kafka;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Pipeline;
