@@ -17,9 +17,10 @@ namespace IdentityGraph.Kafka.Ingestion;
 /// <summary>
 /// The consumer group that feeds observations into the graph, at least once, through the one
 /// <see cref="ObservationPipeline"/> (parse → validate and normalise → resolve) with a bounded number in flight;
-/// refused records, and those whose retries ran out, go to the dead-letter topic. A partition's offset is stored only up to the highest contiguous observation that is durable (or
-/// dead-lettered), so a crash re-reads, and resolving again changes nothing. On revoke (cooperative-sticky) and on stop
-/// it drains what is in flight and commits before letting go.
+/// refused records, and those whose retries ran out, go to the dead-letter topic. A partition's offset is stored only
+/// up to the highest contiguous observation that is durable (or dead-lettered), so a crash re-reads, and resolving
+/// again changes nothing. On revoke (cooperative-sticky) and on stop it drains what is in flight and commits before
+/// letting go.
 /// </summary>
 public sealed class ObservationIngestion : BackgroundService
 {
