@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using IdentityGraph.Cluster.Pipeline;
 using IdentityGraph.Core.Identifiers;
+using IdentityGraph.Core.Observations;
 
 namespace IdentityGraph.Kafka.Ingestion;
 
@@ -36,8 +38,8 @@ public static class DeadLetterHeaders
 /// <summary>Error codes the ingestion adds to those of Core (docs/error-codes.md).</summary>
 public static class IngestionErrorCodes
 {
-    /// <summary>The record has no value (a tombstone).</summary>
-    public const string NullValue = "observation.empty";
+    /// <summary>The record has no value (a tombstone); the observation pipeline refuses it with this code.</summary>
+    public const string NullValue = ObservationErrorCodes.Empty;
 
     /// <summary>An unexpected failure while reading the record; a bug, reported so the record is not lost.</summary>
     public const string InternalError = "ingestion.internal_error";
@@ -76,7 +78,7 @@ public sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, st
             }
             catch (ProduceException<byte[]?, byte[]?> e) when (!e.Error.IsFatal)
             {
-                await Task.Delay(Backoff.For(attempt), cancellationToken);
+                await Task.Delay(BackoffSchedule.Default.For(attempt), cancellationToken);
             }
         }
     }
@@ -113,11 +115,4 @@ public sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, st
     }
 
     private static void Add(Headers headers, string key, string value) => headers.Add(key, Encoding.UTF8.GetBytes(value));
-}
-
-/// <summary>Exponential back-off for retries of transient failures: 100 ms doubling, at most 10 s.</summary>
-internal static class Backoff
-{
-    public static TimeSpan For(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(attempt - 1, 10))));
 }

@@ -1,3 +1,4 @@
+using IdentityGraph.Cluster.Pipeline;
 using Microsoft.Extensions.Logging;
 
 namespace IdentityGraph.Kafka.Ingestion;
@@ -7,9 +8,10 @@ namespace IdentityGraph.Kafka.Ingestion;
 /// cancelled (an ask to an entity whose write failed would otherwise wait for its whole time-out) and wait here
 /// without using up their attempts, so an outage dead-letters nothing. When the database answers again everything
 /// resumes at once instead of after its back-off. The database is pinged every <see cref="CheckInterval"/> while
-/// open and every <see cref="ProbeInterval"/> while closed.
+/// open and every <see cref="ProbeInterval"/> while closed. It is the hold of the ingestion's
+/// <see cref="RetryPolicy"/>: a closed gate holds the observation pipeline's retries.
 /// </summary>
-internal sealed class JournalGate(Func<CancellationToken, Task<bool>>? ping, ILogger logger) : IDisposable
+internal sealed class JournalGate(Func<CancellationToken, Task<bool>>? ping, ILogger logger) : IDisposable, IAttemptHold
 {
     public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
 
@@ -25,9 +27,13 @@ internal sealed class JournalGate(Func<CancellationToken, Task<bool>>? ping, ILo
     /// <summary>Cancelled when the journal stops answering: an attempt started now links to it.</summary>
     public CancellationToken AttemptToken => Volatile.Read(ref attempts).Token;
 
+    bool IAttemptHold.IsHeld => !IsOpen;
+
     /// <summary>Completes at once when open, otherwise when the journal answers again.</summary>
     public Task WaitOpenAsync(CancellationToken cancellationToken) =>
         Volatile.Read(ref outage) is { } current ? current.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
+
+    Task IAttemptHold.WaitAsync(CancellationToken cancellationToken) => WaitOpenAsync(cancellationToken);
 
     /// <summary>True when the journal answers a ping now (always, without a ping).</summary>
     public async Task<bool> JournalAnswersAsync(CancellationToken cancellationToken) =>

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Pipeline;
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Observations;
@@ -13,11 +15,12 @@ using Microsoft.Extensions.Logging;
 namespace IdentityGraph.Kafka.Ingestion;
 
 /// <summary>
-/// The consumer group that feeds observations into the graph, at least once:
-/// parse → validate and normalise (Core) → resolve with a bounded number in flight; unusable records go to the
-/// dead-letter topic. A partition's offset is stored only up to the highest contiguous observation that is durable (or
-/// dead-lettered), so a crash re-reads, and resolving again changes nothing. On revoke (cooperative-sticky) and on stop
-/// it drains what is in flight and commits before letting go.
+/// The consumer group that feeds observations into the graph, at least once, through the one
+/// <see cref="ObservationPipeline"/> (parse → validate and normalise → resolve) with a bounded number in flight;
+/// refused records, and those whose retries ran out, go to the dead-letter topic. A partition's offset is stored only
+/// up to the highest contiguous observation that is durable (or dead-lettered), so a crash re-reads, and resolving
+/// again changes nothing. On revoke (cooperative-sticky) and on stop it drains what is in flight and commits before
+/// letting go.
 /// </summary>
 public sealed class ObservationIngestion : BackgroundService
 {
@@ -30,11 +33,11 @@ public sealed class ObservationIngestion : BackgroundService
     // Cancelled only when a drain gives up: in-flight work outlives the stop signal so it can finish.
     private readonly CancellationTokenSource abort = new();
 
-    // The resolver is looked up when the loop starts: it needs the actor system, which starts as an earlier hosted service.
-    private IdentityResolver resolver = null!;
+    // The pipeline is built when the loop starts: its resolver needs the actor system, which starts as an earlier
+    // hosted service.
+    private ObservationPipeline pipeline = null!;
+    private RetryPolicy retry = null!;
     private JournalGate gate = null!;
-    // Observations resolved on this node: a failed attempt counts against its observation only if this moved meanwhile.
-    private long resolvedCount;
     // The assignment is paused while the journal gate is closed, or while every slot has been taken for StarvedAfter.
     private bool paused;
     // No slot came free for StarvedAfter: the observations in flight are stuck (e.g. asking shards on a node that died).
@@ -73,9 +76,10 @@ public sealed class ObservationIngestion : BackgroundService
 
     private void Run(CancellationToken stopping)
     {
-        resolver = services.GetRequiredService<IdentityResolver>();
+        pipeline = new ObservationPipeline(services.GetRequiredService<IdentityResolver>(), limits);
         var journal = services.GetService<JournalStatus>();
         gate = new JournalGate(journal is null ? null : journal.PingAsync, logger);
+        retry = new RetryPolicy(options.Ingestion.MaxAttempts) { Hold = gate, Counts = CountsAgainstObservationAsync, Failed = ResolveFailed };
         using var monitorStop = CancellationTokenSource.CreateLinkedTokenSource(stopping, abort.Token);
         var monitor = gate.MonitorAsync(monitorStop.Token);
         using var deadLetterProducer = BuildDeadLetterProducer();
@@ -237,10 +241,12 @@ public sealed class ObservationIngestion : BackgroundService
         Task work;
         try
         {
-            var prepared = Prepare(record);
-            work = prepared.Error is { } error
-                ? DeadLetterAsync(deadLetters, record, error)
-                : ResolveAsync(deadLetters, record, prepared.Observation!);
+            work = pipeline.Prepare(record.Message.Value, ContentType(record.Message.Headers)) switch
+            {
+                Prepared.Ready ready => ResolveAsync(deadLetters, record, ready),
+                Prepared.Refused refused => DeadLetterAsync(deadLetters, record, refused.Error),
+                _ => throw new UnreachableException(),
+            };
         }
         catch (Exception e)
         {
@@ -271,93 +277,59 @@ public sealed class ObservationIngestion : BackgroundService
         return DispatchResult.Started;
     }
 
-    private (NormalizedObservation? Observation, ValidationError? Error) Prepare(ConsumeResult<byte[]?, byte[]?> record)
+    /// <summary>
+    /// Resolves until durable, through the pipeline with the ingestion's <see cref="RetryPolicy"/>: failures are retried
+    /// with back-off (every step is idempotent, so resolving again completes what a failed attempt left half done), and
+    /// the partition's offset waits meanwhile. After <see cref="IngestionOptions.MaxAttempts"/> counted attempts
+    /// (<see cref="CountsAgainstObservationAsync"/>) the record goes to the dead-letter topic with its last error, so one
+    /// poison record cannot hold its partition's commits forever. A refusal by the graph (a profile limit) is
+    /// dead-lettered at once.
+    /// </summary>
+    private async Task ResolveAsync(DeadLetterPublisher deadLetters, ConsumeResult<byte[]?, byte[]?> record, Prepared.Ready prepared)
     {
-        if (record.Message.Value is not { } value)
-        {
-            return (null, new ValidationError(IngestionErrorCodes.NullValue, "The record has no value."));
-        }
-
-        var parsed = ObservationParser.Parse(value, ContentType(record.Message.Headers), limits);
-        if (!parsed.IsValid)
-        {
-            return (null, parsed.Error);
-        }
-
-        var normalized = resolver.Normalizer.Normalize(parsed.Observation!);
-        if (!normalized.IsValid)
-        {
-            return (null, normalized.Error);
-        }
-
-        foreach (var dropped in normalized.Observation!.Dropped)
+        foreach (var dropped in prepared.Dropped)
         {
             Statistics.RecordDroppedIdentifier(dropped.Error.Code);
         }
 
-        return (normalized.Observation, null);
+        var observation = prepared.Observation;
+        switch (await pipeline.ResolveAsync(observation, retry, abort.Token))
+        {
+            case PipelineOutcome.Resolved resolved:
+                Statistics.RecordResolved(resolved.Result, SinceRecordTimestamp(record));
+                break;
+            case PipelineOutcome.Refused refused:
+                await DeadLetterAsync(deadLetters, record, refused.Error);
+                break;
+            case PipelineOutcome.GaveUp gaveUp:
+                logger.ResolveGaveUp(observation.ObservationId, gaveUp.Attempts, gaveUp.Error.Message);
+                await DeadLetterAsync(deadLetters, record, new ValidationError(
+                    ResolveErrorCodes.ResolveFailed,
+                    $"Resolving failed {gaveUp.Attempts} times while other observations were resolved; last error: {gaveUp.Error.Message}"));
+                break;
+            default:
+                throw new UnreachableException();
+        }
     }
 
     /// <summary>
-    /// Resolves until durable. Failures are retried with back-off: every step is idempotent, so resolving again
-    /// completes what a failed attempt left half done, and the partition's offset waits meanwhile. A failed attempt
-    /// counts against the observation only when the graph demonstrably works without it: the journal answers, and
-    /// another observation was resolved on this node since this one's previous attempt (or no other is in flight to
-    /// tell). After <see cref="IngestionOptions.MaxAttempts"/>
-    /// such attempts it goes to the dead-letter topic with its last error, so one poison record cannot hold its
-    /// partition's commits forever; a journal outage (nothing resolves, the ping fails) counts nothing.
+    /// A failed attempt counts against its observation only when the graph demonstrably works without it: the attempt
+    /// was not cut short by the journal gate, another observation was resolved on this node since this one's previous
+    /// attempt (or no other is in flight to tell), and the journal answers a ping now. A journal outage (nothing
+    /// resolves, the ping fails) counts nothing, and neither does a moment when every observation in flight fails.
     /// </summary>
-    private async Task ResolveAsync(DeadLetterPublisher deadLetters, ConsumeResult<byte[]?, byte[]?> record, NormalizedObservation observation)
+    private async ValueTask<bool> CountsAgainstObservationAsync(FailedAttempt failure, CancellationToken cancellationToken)
     {
-        var counted = 0;
-        var backoff = 0;
-        var resolvedBefore = Interlocked.Read(ref resolvedCount);
-        for (var attempt = 1; ; attempt++)
+        var othersWork = failure.OthersResolved > 0 || options.Ingestion.MaxInFlight - slots.CurrentCount <= 1;
+        return !failure.Cancelled && othersWork && await gate.JournalAnswersAsync(cancellationToken);
+    }
+
+    private void ResolveFailed(FailedAttempt failure, RetryDecision decision)
+    {
+        Statistics.RecordRetry();
+        if (!decision.GivesUp && failure.Attempt >= 3)
         {
-            await gate.WaitOpenAsync(abort.Token);
-            using var attemptToken = CancellationTokenSource.CreateLinkedTokenSource(abort.Token, gate.AttemptToken);
-            try
-            {
-                var result = await resolver.ResolveAsync(observation, attemptToken.Token);
-                Interlocked.Increment(ref resolvedCount);
-                Statistics.RecordResolved(result, SinceRecordTimestamp(record));
-                return;
-            }
-            catch (ObservationRejectedException e)
-            {
-                await DeadLetterAsync(deadLetters, record, e.Error);
-                return;
-            }
-            catch (Exception e) when (!abort.IsCancellationRequested)
-            {
-                Statistics.RecordRetry();
-                var resolvedNow = Interlocked.Read(ref resolvedCount);
-                var othersWork = resolvedNow > resolvedBefore || options.Ingestion.MaxInFlight - slots.CurrentCount <= 1;
-                resolvedBefore = resolvedNow;
-                var counts = !attemptToken.IsCancellationRequested && othersWork && await gate.JournalAnswersAsync(abort.Token);
-                if (counts && ++counted >= options.Ingestion.MaxAttempts)
-                {
-                    logger.ResolveGaveUp(observation.ObservationId, counted, e.Message);
-                    await DeadLetterAsync(deadLetters, record, new ValidationError(
-                        ResolveErrorCodes.ResolveFailed,
-                        $"Resolving failed {counted} times while other observations were resolved; last error: {e.Message}"));
-                    return;
-                }
-
-                if (attempt >= 3)
-                {
-                    logger.ResolveRetry(observation.ObservationId, attempt, e.Message);
-                }
-
-                if (!gate.IsOpen)
-                {
-                    // The journal is down: wait for it (top of the loop), then retry at once and back off afresh.
-                    backoff = 0;
-                    continue;
-                }
-
-                await Task.Delay(Backoff.For(++backoff), abort.Token);
-            }
+            logger.ResolveRetry(failure.Observation.ObservationId, failure.Attempt, failure.Error.Message);
         }
     }
 

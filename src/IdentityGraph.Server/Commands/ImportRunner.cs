@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using IdentityGraph.Cluster.Pipeline;
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Observations;
@@ -27,19 +28,26 @@ public sealed record ImportSummary(
 }
 
 /// <summary>
-/// Feeds a file of proto3 JSON observations (one per line, the Kafka JSON format) through the resolver with bounded
-/// concurrency. Invalid lines go to the rejects file with their error code and never stop the run. Every resolve is
-/// idempotent, so importing the same file again changes nothing, and a killed import is completed by running it again.
+/// Feeds a file of proto3 JSON observations (one per line, the Kafka JSON format) through the one
+/// <see cref="ObservationPipeline"/> with bounded concurrency. Refused lines and observations (validation, a profile
+/// limit) go to the rejects file with their error code and never stop the run; observations whose retries ran out are
+/// counted as failed. Every resolve is idempotent, so importing the same file again changes nothing, and a killed
+/// import is completed by running it again.
 /// </summary>
 public sealed class ImportRunner(IdentityResolver resolver, int parallelism = ImportRunner.DefaultParallelism)
 {
     /// <summary>Observations in flight at once: enough to keep the journal's write batches full.</summary>
     public const int DefaultParallelism = 256;
 
-    /// <summary>A resolve that fails (time-out, overload) is retried this often before it counts as failed.</summary>
+    /// <summary>A resolve that fails (time-out, overload) is tried this often, with the pipeline's back-off, before it counts as failed.</summary>
     public const int Attempts = 3;
 
     private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Every failed attempt counts: an import has no journal gate, and a failure is reported for a re-run.</summary>
+    private static readonly RetryPolicy Retry = new(Attempts);
+
+    private readonly ObservationPipeline pipeline = new(resolver);
 
     /// <summary>Imports <paramref name="input"/>; <paramref name="progress"/> hears the bytes read so far.</summary>
     public async Task<ImportSummary> RunAsync(
@@ -80,17 +88,17 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
             }
 
             Interlocked.Increment(ref counts[(int)Counter.Observations]);
-            var prepared = Prepare(line);
-            if (prepared.Error is { } error)
+            var prepared = pipeline.Prepare(line);
+            if (prepared is Prepared.Refused refused)
             {
-                await Reject(lineNumber, error, line);
+                await Reject(lineNumber, refused.Error, line);
                 continue;
             }
 
             await slots.WaitAsync(cancellationToken);
             var number = lineNumber;
             running.Add(ResolveAsync(
-                prepared.Observation!, counts, slots, e => Reject(number, e, line),
+                ((Prepared.Ready)prepared).Observation, counts, slots, e => Reject(number, e, line),
                 e => Interlocked.CompareExchange(ref firstFailure, $"{e.GetType().Name}: {e.Message}", null), cancellationToken));
             if (running.Count >= parallelism * 4)
             {
@@ -113,18 +121,6 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
             Get(Counter.NothingNew), Get(Counter.Rejected), Get(Counter.Failed), Get(Counter.Dropped), clock.Elapsed, firstFailure);
     }
 
-    private (NormalizedObservation? Observation, ValidationError? Error) Prepare(string line)
-    {
-        var parsed = ObservationParser.ParseJson(line);
-        if (!parsed.IsValid)
-        {
-            return (null, parsed.Error);
-        }
-
-        var normalized = resolver.Normalizer.Normalize(parsed.Observation!);
-        return normalized.IsValid ? (normalized.Observation, null) : (null, normalized.Error);
-    }
-
     private async Task ResolveAsync(
         NormalizedObservation observation,
         long[] counts,
@@ -136,35 +132,33 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
         try
         {
             Interlocked.Add(ref counts[(int)Counter.Dropped], observation.Dropped.Count);
-            for (var attempt = 1; ; attempt++)
+            switch (await pipeline.ResolveAsync(observation, Retry, cancellationToken))
             {
-                try
-                {
-                    var result = await resolver.ResolveAsync(observation, cancellationToken);
-                    Interlocked.Increment(ref counts[(int)(result.Outcome switch
+                case PipelineOutcome.Resolved resolved:
+                    Interlocked.Increment(ref counts[(int)(resolved.Result.Outcome switch
                     {
                         ResolveOutcome.Created => Counter.Created,
                         ResolveOutcome.Linked => Counter.Linked,
                         ResolveOutcome.Merged => Counter.Merged,
                         _ => Counter.NothingNew,
                     })]);
-                    Interlocked.Add(ref counts[(int)Counter.ProfilesMerged], result.ProfilesMerged);
-                    return;
-                }
-                catch (ObservationRejectedException e)
-                {
+                    Interlocked.Add(ref counts[(int)Counter.ProfilesMerged], resolved.Result.ProfilesMerged);
+                    break;
+                case PipelineOutcome.Refused refused:
                     // Refused by the graph (a profile limit): as final as a validation error, and nothing was written.
-                    await reject(e.Error);
-                    return;
-                }
-                catch (Exception e) when (attempt < Attempts && e is not OperationCanceledException)
-                {
-                    // Every step is idempotent: resolving again completes whatever the failed attempt left half done.
-                }
+                    await reject(refused.Error);
+                    break;
+                case PipelineOutcome.GaveUp gaveUp:
+                    Interlocked.Increment(ref counts[(int)Counter.Failed]);
+                    failed(gaveUp.Error);
+                    break;
+                default:
+                    throw new UnreachableException();
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Writing its reject failed: the observation is reported as not done, so a re-run completes it.
             Interlocked.Increment(ref counts[(int)Counter.Failed]);
             failed(e);
         }
