@@ -17,10 +17,12 @@ public sealed partial class IdentityResolver
     /// with another count is never read as if it had this one.</summary>
     private string SliceEntityId(int slice) => $"{sliceCount}-{slice}";
 
-    private async Task ResolveBatchAsync(IReadOnlyList<PendingResolve> batch)
+    private async Task ResolveBatchAsync(IReadOnlyList<PendingResolve> batch, CancellationToken abandoned)
     {
-        // Every ask has its time-out; a cancelled caller only stops waiting, but a stopping node abandons the batch.
-        var ct = stopping.Token;
+        // Every ask has its time-out; a cancelled caller only stops waiting, but a stopping node, or a batch that no
+        // caller waits for any more, abandons the batch.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token, abandoned);
+        var ct = linked.Token;
 
         // 1. Owners and their live roots.
         var owners = await LookupAsync(batch.SelectMany(p => p.Observation.Identifiers.Select(i => i.Key)).Distinct().ToList(), ct);
@@ -223,7 +225,7 @@ public sealed partial class IdentityResolver
         {
             var lookup = new LookupOwners { Slice = SliceEntityId(g.Key) };
             lookup.Keys.AddRange(g.Select(k => k.Value));
-            return Ask<OwnersAnswer>(index, lookup, ct);
+            return LookupAsk(lookup, ct);
         }));
         var owners = new Dictionary<IdentifierKey, string>();
         for (var s = 0; s < bySlice.Count; s++)

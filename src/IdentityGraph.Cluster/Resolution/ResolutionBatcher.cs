@@ -20,10 +20,14 @@ internal sealed class ResolutionBatcher : IDisposable
 {
     private readonly Channel<PendingResolve> queue = Channel.CreateUnbounded<PendingResolve>(new UnboundedChannelOptions { SingleReader = true });
     private readonly BatchingOptions options;
-    private readonly Func<IReadOnlyList<PendingResolve>, Task> resolveBatch;
+    private readonly Func<IReadOnlyList<PendingResolve>, CancellationToken, Task> resolveBatch;
     private readonly SemaphoreSlim slots;
 
-    public ResolutionBatcher(BatchingOptions options, Func<IReadOnlyList<PendingResolve>, Task> resolveBatch)
+    /// <param name="resolveBatch">
+    /// Resolves a batch; its token is cancelled once every caller of the batch has stopped waiting (see
+    /// <see cref="RunBatchAsync"/>).
+    /// </param>
+    public ResolutionBatcher(BatchingOptions options, Func<IReadOnlyList<PendingResolve>, CancellationToken, Task> resolveBatch)
     {
         this.options = options;
         this.resolveBatch = resolveBatch;
@@ -95,11 +99,43 @@ internal sealed class ResolutionBatcher : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one batch in a slot. When no caller of the batch waits any more (each was answered or cancelled its call:
+    /// ingestion cancels all attempts in flight when the journal goes away), the batch is abandoned at once instead of
+    /// holding its slot until its asks time out — an index slice whose write failed has stopped and never answers, and
+    /// the callers' retries would otherwise queue behind batches nobody waits for. Abandoning is safe: every step
+    /// is idempotent and the callers resubmit.
+    /// </summary>
     private async Task RunBatchAsync(List<PendingResolve> batch)
     {
+        using var abandoned = new CancellationTokenSource();
+        var waiting = batch.Count;
+        foreach (var pending in batch)
+        {
+            _ = pending.Completion.Task.ContinueWith(
+                _ =>
+                {
+                    // Completed by the batch (result or refusal) or cancelled by its caller: one fewer waiting.
+                    if (Interlocked.Decrement(ref waiting) == 0)
+                    {
+                        try
+                        {
+                            abandoned.Cancel();
+                        }
+                        catch (ObjectDisposedException)
+                        {
+                            // The batch finished meanwhile.
+                        }
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
         try
         {
-            await resolveBatch(batch);
+            await resolveBatch(batch, abandoned.Token);
         }
         catch (Exception e)
         {
