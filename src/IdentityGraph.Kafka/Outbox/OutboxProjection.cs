@@ -8,6 +8,7 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using IdentityGraph.Cluster.Export;
 using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Publishing;
 using IdentityGraph.Contracts.V1;
 using IdentityGraph.Core.Profiles;
 using IdentityGraph.Kafka.Hosting;
