@@ -109,11 +109,11 @@ public sealed class KafkaNodeTests() : DevBrokerTestBase("identitygraph-node-", 
     {
         // A real poison: an identifier owned by a profile that was erased. Every observation with it is refused by the
         // profile (profile.erased) on every attempt, while everything else resolves.
-        var storage = StorageSettings.Parse("sqlite:" + Path.Combine(WorkDirectory, "graph.db"));
+        var storage = TestNode.Storage(WorkDirectory);
         var poisoned = new Observation { ObservationId = "poison-1", Source = "test", Channel = Channel.Web, ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1)) };
         poisoned.Identifiers.Add(new Identifier { Type = IdentifierType.Email, Value = "erased@shop.example" });
         ResolveResult first;
-        using (var graph = await StartGraphAsync(storage))
+        using (var graph = await TestNode.StartGraphAsync(WorkDirectory))
         {
             first = await graph.Services.GetRequiredService<IdentityResolver>().ResolveAsync(poisoned);
             await graph.StopAsync();
@@ -156,16 +156,6 @@ public sealed class KafkaNodeTests() : DevBrokerTestBase("identitygraph-node-", 
 
     private static string Header(ConsumeResult<string, byte[]> record, string name) =>
         System.Text.Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
-
-    private static async Task<IHost> StartGraphAsync(StorageSettings storage)
-    {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddSingleton(TestNode.Normalizer);
-        builder.Services.AddIdentityGraph(new IdentityGraphOptions { Storage = storage, ShardCount = 10 }, (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
-    }
 
     /// <summary>Appends a ProfileErased event to the profile's journal through the real plugin and serializer.</summary>
     private static async Task AppendErasedAsync(StorageSettings storage, string profileId)

@@ -27,13 +27,28 @@ internal static class TestNode
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(Normalizer);
         builder.Services.AddIdentityGraph(
-            new IdentityGraphOptions { Storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory, "graph.db")), ShardCount = 10 },
+            new IdentityGraphOptions { Storage = Storage(directory), ShardCount = 10 },
             (akka, provider) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel).AddOutbox(options, provider));
         builder.Services.AddKafka(options);
         var host = builder.Build();
         await host.StartAsync();
         return host;
     }
+
+    /// <summary>The graph alone (no Kafka, no outbox) on the same SQLite file as <see cref="StartAsync"/>.</summary>
+    public static async Task<IHost> StartGraphAsync(string directory)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddSingleton(Normalizer);
+        builder.Services.AddIdentityGraph(
+            new IdentityGraphOptions { Storage = Storage(directory), ShardCount = 10 }, (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>The journal a test node in <paramref name="directory"/> uses.</summary>
+    public static StorageSettings Storage(string directory) => StorageSettings.Parse("sqlite:" + Path.Combine(directory, "graph.db"));
 
     public static async Task ProduceAsync(string bootstrapServers, IEnumerable<Observation> observations)
     {

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
+using IdentityGraph.Cluster.Publishing;
 using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Cluster.Telemetry;
 using IdentityGraph.Cluster.Wire;
@@ -29,6 +30,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     private ProfileState state;
     private long lastSnapshotAt;
     private IActorRef region = ActorRefs.Nobody;
+    private readonly ProfileChangeSignal changes;
     private Google.Protobuf.IMessage? lastEnqueued;
     private readonly Dictionary<Google.Protobuf.IMessage, List<Action>> afterWrite = new(ReferenceEqualityComparer.Instance);
 
@@ -40,6 +42,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         this.limits = limits;
         state = ProfileState.Empty;
         PersistenceId = TypeName + "-" + entityId;
+        changes = ProfileChangeSignal.Get(Context.System);
     }
 
     public override string PersistenceId { get; }
@@ -225,6 +228,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                 // Persist, not PersistAsync: the redirect must be durable before anyone hears of it.
                 PersistAll(result.Events.Select(WireMapping.ToWire), e =>
                 {
+                    changes.Notify();
                     state = ProfileDecider.Apply(state, WireMapping.FromWire(e));
                     done.Caller.Tell(new MergeResult { Merged = true, RetiredNow = true });
                     SnapshotIfDue();
@@ -273,6 +277,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         lastEnqueued = last;
         PersistAllAsync(wire, e =>
         {
+            changes.Notify();
             if (ReferenceEquals(e, last))
             {
                 sender.Tell(reply);

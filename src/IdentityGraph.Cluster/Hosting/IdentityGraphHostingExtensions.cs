@@ -25,7 +25,9 @@ public static class IdentityGraphHostingExtensions
 {
     /// <summary>
     /// Adds the graph to an actor system: serializer, persistence, remoting, clustering (a single node joins itself when
-    /// no seed nodes are given) and the two shard regions.
+    /// no seed nodes are given) and the two shard regions. Profile writes, once durable, raise the system's
+    /// <see cref="Publishing.ProfileChangeSignal"/> (an Akka extension, created on first use), which a publisher reads
+    /// with <see cref="Publishing.ProfileChangeFeed"/>.
     /// </summary>
     public static AkkaConfigurationBuilder AddIdentityGraph(this AkkaConfigurationBuilder builder, IdentityGraphOptions options)
     {

@@ -6,7 +6,7 @@ namespace IdentityGraph.Cluster.Persistence;
 
 /// <summary>
 /// Write-side event adapter: wraps the profile events in <see cref="Tagged"/> with the tag
-/// <see cref="PersistenceHocon.ProfileTag"/>, so that the outbox projection finds them with <c>EventsByTag</c>.
+/// <see cref="PersistenceHocon.ProfileTag"/>, so that the outbox finds them with <c>CurrentEventsByTag</c>.
 /// Every other event passes through unchanged. Bound in HOCON by <see cref="PersistenceHocon"/>
 /// (to <c>Google.Protobuf.IMessage</c>); Akka creates it with the parameterless constructor.
 /// </summary>

@@ -191,6 +191,12 @@ public sealed class OutboxOptions
     /// <summary>How many profile states the projection keeps to build snapshots without re-reading the journal.</summary>
     public int StateCacheSize { get; set; } = 50_000;
 
+    /// <summary>
+    /// How often the outbox reads the journal when no write on this node woke it: the delay of events written on other
+    /// nodes (and of what a crash left unpublished). A write on the node that runs the outbox wakes it at once.
+    /// </summary>
+    public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long shutdown waits for the projection to publish what is already durable.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -227,6 +233,12 @@ public sealed class OutboxOptions
         if (DrainTimeout <= TimeSpan.Zero)
         {
             yield return $"{prefix}:DrainTimeout must be positive.";
+        }
+
+        // Below 10 ms the catch-up would be a busy poll; a day bounds what a typo can delay.
+        if (CatchUpInterval < TimeSpan.FromMilliseconds(10) || CatchUpInterval > TimeSpan.FromDays(1))
+        {
+            yield return $"{prefix}:CatchUpInterval must be between 00:00:00.010 and 1.00:00:00 (was {CatchUpInterval}).";
         }
     }
 }

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Confluent.Kafka;
 using IdentityGraph.Cluster.Persistence;
+using IdentityGraph.Cluster.Publishing;
 using IdentityGraph.Kafka.Hosting;
 using IdentityGraph.Kafka.Ingestion;
 using Microsoft.Extensions.Logging;
@@ -78,7 +79,14 @@ internal sealed class OutboxRunner : UntypedActor
             MessageSizeLimit.ProducerLimit(options.Outbox.Producer),
             logger);
         producer = BuildProducer(limit);
-        var projection = new OutboxProjection(system, producer, options.Outbox, statistics, limit, logger);
+        var feed = new ProfileChangeFeed(system, new ProfileChangeFeedOptions
+        {
+            BatchSize = options.Outbox.BatchSize,
+            StateCacheSize = options.Outbox.StateCacheSize,
+            CatchUpInterval = options.Outbox.CatchUpInterval,
+            DrainTimeout = options.Outbox.DrainTimeout,
+        });
+        var projection = new OutboxProjection(feed, producer, options.Outbox, statistics, limit, logger);
         var backoff = RestartBackoff.ForOutbox();
         while (!cancellationToken.IsCancellationRequested)
         {

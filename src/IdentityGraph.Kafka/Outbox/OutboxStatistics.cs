@@ -65,7 +65,7 @@ public sealed class OutboxStatistics
     public bool IsRunningHere => Volatile.Read(ref running) == 1;
 
     /// <summary>
-    /// Why the outbox on this node cannot publish, or null when it can (or does not run here): its stream failed and
+    /// Why the outbox on this node cannot publish, or null when it can (or does not run here): its run failed and
     /// nothing was delivered since, its producer had a fatal error, or events have been pending without the checkpoint
     /// moving for longer than <see cref="StallTimeout"/>.
     /// </summary>
@@ -146,7 +146,7 @@ public sealed class OutboxStatistics
         }
     }
 
-    /// <summary>The projection's stream failed; it restarts from the checkpoint.</summary>
+    /// <summary>The projection failed; it restarts from the checkpoint.</summary>
     internal void RecordFailure()
     {
         Interlocked.Increment(ref failures);

@@ -1,7 +1,7 @@
 namespace IdentityGraph.Kafka.Outbox;
 
 /// <summary>
-/// How long the outbox waits before restarting its failed stream: <see cref="Minimum"/> after the first failure,
+/// How long the outbox waits before restarting after a failure: <see cref="Minimum"/> after the first failure,
 /// doubling with every further failure up to <see cref="Maximum"/> — but only while the runs in between deliver
 /// nothing. A run that delivered a batch before it failed was working, so the next wait starts over at the minimum:
 /// a transient failure long ago must not leave every later restart waiting the maximum.

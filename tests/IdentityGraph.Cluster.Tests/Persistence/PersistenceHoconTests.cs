@@ -45,7 +45,8 @@ public sealed class PersistenceHoconTests
         Assert.Equal("Csv", journal.GetString("tag-write-mode"));
         Assert.Equal("Csv", query.GetString("tag-read-mode"));
         Assert.Equal(PersistenceHocon.JournalPluginId, query.GetString("write-plugin"));
-        Assert.Equal(TimeSpan.FromMilliseconds(50), query.GetTimeSpan("refresh-interval"));
+        // Only the retry inside a woken read (the outbox no longer polls): short, or every read waits it out.
+        Assert.Equal(TimeSpan.FromMilliseconds(10), query.GetTimeSpan("refresh-interval"));
         Assert.Equal(TimeSpan.FromMilliseconds(20), query.GetTimeSpan("journal-sequence-retrieval.query-delay"));
         // A gap in the ordering is waited for 10 s (20 ms × 500), the plugin's own default, before it is skipped.
         Assert.Equal(500, query.GetInt("journal-sequence-retrieval.max-tries"));

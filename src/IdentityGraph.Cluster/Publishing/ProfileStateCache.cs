@@ -1,6 +1,6 @@
 using IdentityGraph.Core.Profiles;
 
-namespace IdentityGraph.Kafka.Outbox;
+namespace IdentityGraph.Cluster.Publishing;
 
 /// <summary>
 /// The latest state the projection has built per profile, with the sequence number it is at; least recently used

@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Persistence;
 using IdentityGraph.Cluster.Persistence;
 
-namespace IdentityGraph.Kafka.Outbox;
+namespace IdentityGraph.Cluster.Publishing;
 
 /// <summary>
 /// Where the outbox projection has published up to: the journal ordering of the last delivered event, kept in the
@@ -11,7 +11,7 @@ namespace IdentityGraph.Kafka.Outbox;
 /// </summary>
 public sealed class OutboxCheckpoint(ActorSystem system, string name, TimeSpan timeout)
 {
-    private readonly IActorRef store = Persistence.Instance.Apply(system).SnapshotStoreFor(PersistenceHocon.SnapshotPluginId);
+    private readonly IActorRef store = Akka.Persistence.Persistence.Instance.Apply(system).SnapshotStoreFor(PersistenceHocon.SnapshotPluginId);
 
     /// <summary>The snapshot store's persistence id for this checkpoint.</summary>
     public string PersistenceId { get; } = "outbox-" + name;

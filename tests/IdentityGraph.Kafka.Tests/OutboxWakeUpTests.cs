@@ -1,0 +1,96 @@
+using IdentityGraph.Cluster.Resolution;
+using IdentityGraph.Contracts.V1;
+using IdentityGraph.Kafka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace IdentityGraph.Kafka.Tests;
+
+/// <summary>
+/// What triggers publishing, with real parts (dev broker, SQLite journal, actor systems): a write on the node that runs
+/// the outbox wakes it at once (its persist callback raises the node's <c>ProfileChangeSignal</c>); what no signal
+/// announced — events written before the outbox started, or by another node — is published by the catch-up read from
+/// the checkpoint.
+/// </summary>
+public sealed class OutboxWakeUpTests() : DevBrokerTestBase("identitygraph-wakeup-", partitions: 3)
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_write_is_published_at_once_although_the_catch_up_is_an_hour_away()
+    {
+        using var node = await TestNode.StartAsync(Options(catchUp: TimeSpan.FromHours(1)), WorkDirectory);
+
+        // The first may still meet the read the outbox makes when it starts; every read after that one was woken by a
+        // signal (reads run one after another, and the catch-up is an hour away).
+        await ProduceAsync(TestNode.Observation("wake-1", "first@shop.example"));
+        await WaitForPublishedAsync("first@shop.example", "the first write");
+
+        await ProduceAsync(TestNode.Observation("wake-2", "second@shop.example"));
+        await WaitForPublishedAsync("second@shop.example", "a write after the outbox's first read (not woken by the write?)");
+
+        // A change to an existing profile wakes it too (version 2 of the first profile).
+        var linked = TestNode.Observation("wake-3", "first@shop.example");
+        linked.Identifiers.Add(new Identifier { Type = IdentifierType.CustomerId, Value = "c-1", Namespace = "shop" });
+        await ProduceAsync(linked);
+        await WaitForPublishedAsync("c-1", "a change to an existing profile");
+        await node.StopAsync();
+    }
+
+    [Fact]
+    public async Task Events_no_signal_announced_are_published_by_the_catch_up_from_the_checkpoint()
+    {
+        // Written before the outbox ever ran: the read from the checkpoint at its start publishes them.
+        using (var before = await TestNode.StartGraphAsync(WorkDirectory))
+        {
+            await ResolveAsync(before, TestNode.Observation("before-1", "before1@shop.example"), TestNode.Observation("before-2", "before2@shop.example"));
+            await before.StopAsync();
+        }
+
+        using var node = await TestNode.StartAsync(Options(catchUp: TimeSpan.FromSeconds(1)), WorkDirectory);
+        await WaitForPublishedAsync("before1@shop.example", "an event written before the outbox started");
+        await WaitForPublishedAsync("before2@shop.example", "an event written before the outbox started");
+
+        // Written while the outbox runs, by another actor system on the same journal (as another node would): its
+        // persist callbacks raise its own signal, never this node's. Only the catch-up can find these.
+        using (var other = await TestNode.StartGraphAsync(WorkDirectory))
+        {
+            await ResolveAsync(other, TestNode.Observation("other-1", "other1@shop.example"), TestNode.Observation("other-2", "other2@shop.example"));
+            await WaitForPublishedAsync("other1@shop.example", "an event written on another node");
+            await WaitForPublishedAsync("other2@shop.example", "an event written on another node");
+            await other.StopAsync();
+        }
+
+        // Each profile once, at version 1: the catch-up neither skips nor repeats (nothing failed in between).
+        var published = Published();
+        Assert.Equal(4, published.Count);
+        Assert.All(published, e => Assert.Equal(1, e.Version));
+        await node.StopAsync();
+    }
+
+    private KafkaOptions Options(TimeSpan catchUp) => new()
+    {
+        BootstrapServers = Broker.BootstrapServers,
+        Outbox = { CatchUpInterval = catchUp },
+    };
+
+    private Task ProduceAsync(params Observation[] observations) => TestNode.ProduceAsync(Broker.BootstrapServers, observations);
+
+    private static async Task ResolveAsync(IHost graph, params Observation[] observations)
+    {
+        var resolver = graph.Services.GetRequiredService<IdentityResolver>();
+        foreach (var observation in observations)
+        {
+            await resolver.ResolveAsync(observation);
+        }
+    }
+
+    private List<ProfileEvent> Published() =>
+        [.. ReadAll(Topics.ProfileEvents).Select(r => ProfileEvent.Parser.ParseFrom(r.Message.Value))];
+
+    private Task WaitForPublishedAsync(string identifierValue, string what) =>
+        TestNode.WaitUntilAsync(
+            () => Published().Any(e => e.Profile?.Identifiers.Any(i => i.Value == identifierValue) == true),
+            Limit,
+            $"{what} was not published within {Limit.TotalSeconds:0} s");
+}
