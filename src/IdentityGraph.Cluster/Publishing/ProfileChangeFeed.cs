@@ -24,7 +24,7 @@ public sealed record ProfileChangeFeedOptions
     /// How long the feed waits for a <see cref="ProfileChangeSignal"/> before it reads the journal anyway: the bound on
     /// the delay of events no signal announced here (written on other nodes, or before a crash).
     /// </summary>
-    public TimeSpan CatchUpInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan CatchUpInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>After the stop, how long the feed keeps reading what is durable; a read still running then is abandoned.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);

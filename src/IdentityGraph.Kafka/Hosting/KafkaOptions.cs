@@ -195,7 +195,7 @@ public sealed class OutboxOptions
     /// How often the outbox reads the journal when no write on this node woke it: the delay of events written on other
     /// nodes (and of what a crash left unpublished). A write on the node that runs the outbox wakes it at once.
     /// </summary>
-    public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>How long shutdown waits for the projection to publish what is already durable.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
