@@ -199,7 +199,9 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
             ObservationId = m.ObservationId,
             OccurredAt = m.OccurredAt,
         };
-        region.Ask<AbsorbResult>(absorb, askTimeout)
+        // Re-sent until answered: a survivor whose recovery failed drops the absorb, and this profile stashes everything
+        // while it waits (an absorb is idempotent).
+        Resolution.ResendingAsk.Ask<AbsorbResult>(region, absorb, askTimeout, CancellationToken.None)
             .PipeTo(Self, success: r => new HandedOver(r, m, caller), failure: e => new HandOverFailed(e, caller));
         BecomeStacked(AwaitingSurvivor);
     }

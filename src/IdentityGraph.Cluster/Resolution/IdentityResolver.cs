@@ -248,32 +248,10 @@ public sealed partial class IdentityResolver : IDisposable
 
     private static string Min(IEnumerable<string> ids) => ids.Min(StringComparer.Ordinal)!;
 
+    /// <summary>Every ask of the protocol re-sends its message until it is answered (<see cref="ResendingAsk"/>).</summary>
     private Task<T> Ask<T>(IActorRef region, object message, CancellationToken cancellationToken) =>
-        region.Ask<T>(message, askTimeout, cancellationToken);
+        ResendingAsk.Ask<T>(region, message, askTimeout, cancellationToken);
 
-    /// <summary>
-    /// A lookup is a read, answered at once or after the slice's write in progress, so it is re-sent every
-    /// <see cref="LookupResendAfter"/> until the protocol's ask time-out: a slice whose recovery failed (the journal's
-    /// circuit breaker still open just after an outage) has stopped and dropped what it had stashed, and re-sending
-    /// starts it again, instead of the batch waiting out the whole time-out for an answer that will never come.
-    /// </summary>
-    private async Task<OwnersAnswer> LookupAsk(LookupOwners lookup, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + askTimeout;
-        while (true)
-        {
-            var left = deadline - DateTime.UtcNow;
-            try
-            {
-                return await index.Ask<OwnersAnswer>(lookup, left < LookupResendAfter ? left : LookupResendAfter, cancellationToken);
-            }
-            catch (AskTimeoutException) when (DateTime.UtcNow + TimeSpan.FromMilliseconds(10) < deadline)
-            {
-                // Not answered yet: ask again (idempotent).
-            }
-        }
-    }
-
-    /// <summary>How long a lookup waits for its slice before it is sent again.</summary>
-    private static readonly TimeSpan LookupResendAfter = TimeSpan.FromSeconds(1);
+    private Task<OwnersAnswer> LookupAsk(LookupOwners lookup, CancellationToken cancellationToken) =>
+        Ask<OwnersAnswer>(index, lookup, cancellationToken);
 }
