@@ -121,6 +121,23 @@ step "$run_dir/baselines.out" baselines --count $((warmup + count)) --postgres "
   --summary "$run_dir/baselines.json" "${workload[@]}"
 
 # ---- the system: identitygraph serve (separate process) against a separate dev broker ----
+start_serve() { # start_serve NAME SYSTEM PERSISTENCE: a fresh dev broker and serve on it, ready; sets serve_pid, watch
+  local name="$1" system="$2" persistence="$3"
+  start_broker "$name"
+  local http grpc; http="$(free_port)"; grpc="$(free_port)"
+  record "IdentityGraph__Http__GrpcUrl=http://127.0.0.1:$grpc dotnet $server_dll serve --kafka $bootstrap --persistence '$persistence' --http http://127.0.0.1:$http"
+  IdentityGraph__Http__GrpcUrl="http://127.0.0.1:$grpc" dotnet "$server_dll" serve --kafka "$bootstrap" --persistence "$persistence" \
+    --http "http://127.0.0.1:$http" > "$run_dir/serve-$name.out" 2> "$run_dir/serve-$name.err" &
+  serve_pid=$!; pids+=("$serve_pid")
+  for _ in $(seq 1 600); do
+    curl -sf "http://127.0.0.1:$http/readyz" > /dev/null 2>&1 && break
+    kill -0 "$serve_pid" 2>/dev/null || { tail -20 "$run_dir/serve-$name.err" >&2; return 1; }
+    sleep 0.1
+  done
+  watch="serve=$serve_pid,broker=$broker_pid"
+  [[ $system == postgres ]] && watch="$watch,postgres=$(postmaster_pid)"
+  return 0
+}
 run_system() { # run_system sqlite|postgres
   local system="$1" persistence
   case "$system" in
@@ -128,19 +145,7 @@ run_system() { # run_system sqlite|postgres
     postgres) persistence="postgres:Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=graph;Maximum Pool Size=100" ;;
   esac
   log "system $system: warm-up $warmup, max $count, latency ${latency_s}s at ${latency_rates// /, } %"
-  start_broker "$system"
-  local http grpc; http="$(free_port)"; grpc="$(free_port)"
-  record "IdentityGraph__Http__GrpcUrl=http://127.0.0.1:$grpc dotnet $server_dll serve --kafka $bootstrap --persistence '$persistence' --http http://127.0.0.1:$http"
-  IdentityGraph__Http__GrpcUrl="http://127.0.0.1:$grpc" dotnet "$server_dll" serve --kafka "$bootstrap" --persistence "$persistence" \
-    --http "http://127.0.0.1:$http" > "$run_dir/serve-$system.out" 2> "$run_dir/serve-$system.err" &
-  local serve_pid=$!; pids+=("$serve_pid")
-  for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$http/readyz" > /dev/null 2>&1 && break
-    kill -0 "$serve_pid" 2>/dev/null || { tail -20 "$run_dir/serve-$system.err" >&2; return 1; }
-    sleep 0.1
-  done
-  local watch="serve=$serve_pid,broker=$broker_pid"
-  [[ $system == postgres ]] && watch="$watch,postgres=$(postmaster_pid)"
+  start_serve "$system" "$system" "$persistence" || return 1
   local at=0
   load_phase "$system" warmup $at "$warmup" 0 --watch "$watch"; at=$((at + warmup))
   load_phase "$system" max $at "$count" 0 --watch "$watch"; at=$((at + count))
@@ -174,19 +179,7 @@ run_scale() { # run_scale sqlite|postgres
     postgres) persistence="postgres:Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=scale;Maximum Pool Size=100" ;;
   esac
   log "scale $system: $scale_count observations in ten tenths (${scale_workload[*]})"
-  start_broker "scale-$system"
-  local http grpc; http="$(free_port)"; grpc="$(free_port)"
-  record "IdentityGraph__Http__GrpcUrl=http://127.0.0.1:$grpc dotnet $server_dll serve --kafka $bootstrap --persistence '$persistence' --http http://127.0.0.1:$http"
-  IdentityGraph__Http__GrpcUrl="http://127.0.0.1:$grpc" dotnet "$server_dll" serve --kafka "$bootstrap" --persistence "$persistence" \
-    --http "http://127.0.0.1:$http" > "$run_dir/serve-scale-$system.out" 2> "$run_dir/serve-scale-$system.err" &
-  local serve_pid=$!; pids+=("$serve_pid")
-  for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$http/readyz" > /dev/null 2>&1 && break
-    kill -0 "$serve_pid" 2>/dev/null || { tail -20 "$run_dir/serve-scale-$system.err" >&2; return 1; }
-    sleep 0.1
-  done
-  local watch="serve=$serve_pid,broker=$broker_pid"
-  [[ $system == postgres ]] && watch="$watch,postgres=$(postmaster_pid)"
+  start_serve "scale-$system" "$system" "$persistence" || return 1
   local tenth=$((scale_count / 10)) i
   for i in $(seq 1 10); do
     local args=(load --bootstrap "$bootstrap" --name "scale-$system-$i" --from $(((i - 1) * tenth)) --count "$tenth" --rate 0
