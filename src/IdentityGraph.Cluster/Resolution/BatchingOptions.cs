@@ -1,10 +1,10 @@
 namespace IdentityGraph.Cluster.Resolution;
 
 /// <summary>
-/// How the resolver groups observations into micro-batches (docs/architecture.md › Micro-batches). A batch starts as
-/// soon as a batch slot is free and takes what has arrived, up to <see cref="MaxSize"/>, waiting at most
-/// <see cref="MaxWait"/> for more: under load batches fill up by themselves while earlier ones are being written; a lone
-/// observation waits at most <see cref="MaxWait"/>.
+/// How the resolver groups observations into micro-batches (docs/architecture.md › The route of an observation,
+/// step 2). A batch starts as soon as a batch slot is free and takes what has arrived, up to <see cref="MaxSize"/>,
+/// waiting at most <see cref="MaxWait"/> for more: under load batches fill up by themselves while earlier ones are
+/// being written; a lone observation waits at most <see cref="MaxWait"/>.
 /// </summary>
 public sealed record BatchingOptions
 {
