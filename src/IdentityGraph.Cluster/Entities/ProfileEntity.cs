@@ -201,7 +201,7 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         };
         // Re-sent until answered: a survivor whose recovery failed drops the absorb, and this profile stashes everything
         // while it waits (an absorb is idempotent).
-        Resolution.ResendingAsk.Ask<AbsorbResult>(region, absorb, askTimeout, CancellationToken.None)
+        Resolution.ResendingAsk.Ask<AbsorbResult>(region, absorb, askTimeout, Resolution.ResendingAsk.Soon, CancellationToken.None)
             .PipeTo(Self, success: r => new HandedOver(r, m, caller), failure: e => new HandOverFailed(e, caller));
         BecomeStacked(AwaitingSurvivor);
     }

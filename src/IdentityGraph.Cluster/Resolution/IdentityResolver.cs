@@ -248,9 +248,17 @@ public sealed partial class IdentityResolver : IDisposable
 
     private static string Min(IEnumerable<string> ids) => ids.Min(StringComparer.Ordinal)!;
 
-    /// <summary>Every ask of the protocol re-sends its message until it is answered (<see cref="ResendingAsk"/>).</summary>
+    /// <summary>
+    /// Every ask of the protocol re-sends its message until it is answered (<see cref="ResendingAsk"/>): soon for reads
+    /// and index slices, late for what makes a profile decide.
+    /// </summary>
     private Task<T> Ask<T>(IActorRef region, object message, CancellationToken cancellationToken) =>
-        ResendingAsk.Ask<T>(region, message, askTimeout, cancellationToken);
+        ResendingAsk.Ask<T>(
+            region,
+            message,
+            askTimeout,
+            message is ObserveProfileBatch or MergeProfileInto ? ResendingAsk.Late : ResendingAsk.Soon,
+            cancellationToken);
 
     private Task<OwnersAnswer> LookupAsk(LookupOwners lookup, CancellationToken cancellationToken) =>
         Ask<OwnersAnswer>(index, lookup, cancellationToken);

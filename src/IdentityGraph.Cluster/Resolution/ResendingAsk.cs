@@ -3,7 +3,7 @@ using Akka.Actor;
 namespace IdentityGraph.Cluster.Resolution;
 
 /// <summary>
-/// An ask that re-sends its message every <see cref="ResendAfter"/> until its time-out. Only for idempotent messages —
+/// An ask that re-sends its message every <c>resendAfter</c> until its time-out. Only for idempotent messages —
 /// every message of the merge protocol is one (a read, a compare-and-set claim, an observation the profile already
 /// holds, an absorb, merge or repoint already done), so a copy changes nothing. What it buys: an answer from an entity
 /// whose recovery failed (the journal's circuit breaker still open, or a broken pooled connection, just after a
@@ -13,10 +13,17 @@ namespace IdentityGraph.Cluster.Resolution;
 /// </summary>
 internal static class ResendingAsk
 {
-    /// <summary>How long an ask waits before the message is sent again.</summary>
-    public static readonly TimeSpan ResendAfter = TimeSpan.FromSeconds(2);
+    /// <summary>Re-send period for reads and index slice messages: cheap to answer twice.</summary>
+    public static readonly TimeSpan Soon = TimeSpan.FromSeconds(2);
 
-    public static async Task<T> Ask<T>(IActorRef recipient, object message, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-send period for messages that make a profile decide (observe, merge, absorb): a copy costs a decision over the
+    /// whole profile, and a hot profile that is merely slow must not be buried in copies of what it is working on.
+    /// </summary>
+    public static readonly TimeSpan Late = TimeSpan.FromSeconds(10);
+
+    public static async Task<T> Ask<T>(
+        IActorRef recipient, object message, TimeSpan timeout, TimeSpan resendAfter, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -24,7 +31,7 @@ internal static class ResendingAsk
             var left = deadline - DateTime.UtcNow;
             try
             {
-                return await recipient.Ask<T>(message, left < ResendAfter ? left : ResendAfter, cancellationToken);
+                return await recipient.Ask<T>(message, left < resendAfter ? left : resendAfter, cancellationToken);
             }
             catch (AskTimeoutException) when (DateTime.UtcNow + TimeSpan.FromMilliseconds(10) < deadline)
             {
