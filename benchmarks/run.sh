@@ -138,12 +138,15 @@ start_serve() { # start_serve NAME SYSTEM PERSISTENCE: a fresh dev broker and se
   [[ $system == postgres ]] && watch="$watch,postgres=$(postmaster_pid)"
   return 0
 }
+persistence_for() { # persistence_for SYSTEM SQLITE_DIR PG_DATABASE: the --persistence spec of a fresh store
+  case "$1" in
+    sqlite) mkdir -p "$run_dir/$2"; echo "sqlite:$run_dir/$2/graph.db" ;;
+    postgres) echo "postgres:Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=$3;Maximum Pool Size=100" ;;
+  esac
+}
 run_system() { # run_system sqlite|postgres
   local system="$1" persistence
-  case "$system" in
-    sqlite) mkdir -p "$run_dir/sqlite"; persistence="sqlite:$run_dir/sqlite/graph.db" ;;
-    postgres) persistence="postgres:Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=graph;Maximum Pool Size=100" ;;
-  esac
+  persistence="$(persistence_for "$system" sqlite graph)"
   log "system $system: warm-up $warmup, max $count, latency ${latency_s}s at ${latency_rates// /, } %"
   start_serve "$system" "$system" "$persistence" || return 1
   local at=0
@@ -174,10 +177,7 @@ scale_count="${BENCH_SCALE_COUNT:-1000000}"
 read -r -a scale_workload <<< "${BENCH_SCALE_WORKLOAD:---customers 400000 --seed 3}"
 run_scale() { # run_scale sqlite|postgres
   local system="$1" persistence
-  case "$system" in
-    sqlite) mkdir -p "$run_dir/scale-sqlite"; persistence="sqlite:$run_dir/scale-sqlite/graph.db" ;;
-    postgres) persistence="postgres:Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=scale;Maximum Pool Size=100" ;;
-  esac
+  persistence="$(persistence_for "$system" scale-sqlite scale)"
   log "scale $system: $scale_count observations in ten tenths (${scale_workload[*]})"
   start_serve "scale-$system" "$system" "$persistence" || return 1
   local tenth=$((scale_count / 10)) i
