@@ -41,11 +41,14 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         this.askTimeout = askTimeout;
         this.limits = limits;
         state = ProfileState.Empty;
-        PersistenceId = TypeName + "-" + entityId;
+        PersistenceId = PersistenceIdOf(entityId);
         changes = ProfileChangeSignal.Get(Context.System);
     }
 
     public override string PersistenceId { get; }
+
+    /// <summary>The persistence id of profile <paramref name="profileId"/>'s journal.</summary>
+    public static string PersistenceIdOf(string profileId) => TypeName + "-" + profileId;
 
     /// <remarks>
     /// Arguments, not <c>Props.Create(() => new ProfileEntity(…))</c>: Akka evaluates each argument of such an

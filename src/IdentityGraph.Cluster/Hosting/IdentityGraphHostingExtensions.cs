@@ -115,6 +115,7 @@ public static class IdentityGraphHostingExtensions
         services.AddSingleton(provider =>
         {
             var registry = provider.GetRequiredService<ActorRegistry>();
+            var system = provider.GetRequiredService<Akka.Actor.ActorSystem>();
             var resolver = new IdentityResolver(
                 registry.Get<ProfileRegion>(),
                 registry.Get<IndexRegion>(),
@@ -122,10 +123,11 @@ public static class IdentityGraphHostingExtensions
                 options.AskTimeout,
                 options.Limits,
                 options.IndexSlices,
-                options.Batching);
+                options.Batching,
+                NewProfiles.Get(system));
 
             // Without the actor system every ask would wait out its time-out, batch after batch.
-            provider.GetRequiredService<Akka.Actor.ActorSystem>().WhenTerminated.ContinueWith(
+            system.WhenTerminated.ContinueWith(
                 _ => resolver.Stop(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return resolver;
         });

@@ -50,7 +50,8 @@ public sealed record PersistenceTuning
 }
 
 /// <summary>
-/// HOCON for Akka.Persistence.Sql (1.5.73): journal, snapshot store and read journal over the same database,
+/// HOCON for Akka.Persistence.Sql (1.5.73): journal, snapshot store and read journal over the same database (the
+/// journal and snapshot store are the plugin's, aware of <see cref="NewProfiles"/>),
 /// tags stored as CSV in the journal row, tables created on start, and <see cref="ProfileTagAdapter"/> bound on the
 /// journal. The plugin ids are the plugin's own, so its reference configuration supplies every other default.
 /// </summary>
@@ -115,8 +116,10 @@ public static class PersistenceHocon
         // read_uncommitted pragma it sets). PostgreSQL keeps its default.
         var readIsolation = storage.Backend == StorageBackend.Sqlite ? "read-uncommitted" : "unspecified";
         var adapterType = typeof(ProfileTagAdapter);
-        var adapter = Quote($"{adapterType.FullName}, {adapterType.Assembly.GetName().Name}");
+        var adapter = Quote(AssemblyQualified(adapterType));
         var resetTimeout = Millis(tuning.CircuitBreakerResetTimeout);
+        var journalType = Quote(AssemblyQualified(typeof(GraphSqlJournal)));
+        var snapshotType = Quote(AssemblyQualified(typeof(GraphSqlSnapshotStore)));
 
         var hocon = new StringBuilder();
         hocon.Append(CultureInfo.InvariantCulture, $$"""
@@ -124,7 +127,7 @@ public static class PersistenceHocon
               journal {
                 plugin = "{{JournalPluginId}}"
                 sql {
-                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  class = {{journalType}}
                   connection-string = {{connection}}
                   provider-name = {{provider}}
                   auto-initialize = on
@@ -143,7 +146,7 @@ public static class PersistenceHocon
               snapshot-store {
                 plugin = "{{SnapshotPluginId}}"
                 sql {
-                  class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+                  class = {{snapshotType}}
                   connection-string = {{connection}}
                   provider-name = {{provider}}
                   read-isolation-level = {{readIsolation}}
@@ -173,6 +176,8 @@ public static class PersistenceHocon
     /// <summary><see cref="Build"/> parsed into an Akka <see cref="Config"/>.</summary>
     public static Config ToConfig(StorageSettings storage, PersistenceTuning? tuning = null) =>
         ConfigurationFactory.ParseString(Build(storage, tuning));
+
+    private static string AssemblyQualified(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
 
     private static string Millis(TimeSpan value) =>
         Math.Max(1L, (long)Math.Ceiling(value.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture) + "ms";

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using IdentityGraph.Cluster.Entities;
 using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Cluster.Telemetry;
 using IdentityGraph.Cluster.Wire;
@@ -38,8 +39,13 @@ public sealed partial class IdentityResolver
         var components = BatchUnion.Components([.. accepted.Select(p => p.Observation)], rootOfKey);
 
         // 4. Claims, one message per slice.
-        var claimed = await ClaimAsync(
+        var (claimed, took) = await ClaimAsync(
             [.. components.SelectMany(c => c.UnownedKeys.Select(k => new ClaimRequest(k, c.Candidate)))], ct);
+        // A new component's candidate that took an unowned identifier has never been written (NewProfiles).
+        var neverWritten = components
+            .Where(c => c.IsNew && c.UnownedKeys.Any(k => took.Contains(k) && claimed[k] == c.Candidate.Value))
+            .Select(c => c.Candidate.Value)
+            .ToHashSet(StringComparer.Ordinal);
         var lostTo = components
             .SelectMany(c => c.UnownedKeys.Select(k => claimed[k]).Where(w => w != c.Candidate.Value))
             .Distinct(StringComparer.Ordinal);
@@ -59,6 +65,7 @@ public sealed partial class IdentityResolver
             g.SelectMany(c => componentRoots[c]).ToHashSet(StringComparer.Ordinal),
             owners,
             claimed,
+            neverWritten,
             ct));
         await Task.WhenAll(work);
     }
@@ -69,12 +76,13 @@ public sealed partial class IdentityResolver
         HashSet<string> groupRoots,
         Dictionary<IdentifierKey, string> owners,
         Dictionary<IdentifierKey, string> claimed,
+        HashSet<string> neverWritten,
         CancellationToken ct)
     {
         var target = Min(groupRoots);
         var observe = new ObserveProfileBatch { ProfileId = target };
         observe.Observations.AddRange(observations.Select(p => WireMapping.ToWire(p.Observation)));
-        var observed = await Ask<ObserveBatchResult>(profiles, observe, ct);
+        var observed = await ObserveAsync(observe, newProfiles is not null && neverWritten.Contains(target), ct);
 
         // Everyone who holds one of these identifiers now, as the slices answered.
         var keyOwners = observations
@@ -103,6 +111,26 @@ public sealed partial class IdentityResolver
                 : i < observed.Changed.Count && observed.Changed[i] ? ResolveOutcome.Linked
                 : ResolveOutcome.NothingNew;
             observations[i].Completion.TrySetResult(new ResolveResult(survivorId, outcome, i == 0 ? merged : 0));
+        }
+    }
+
+    /// <summary>Sends a target its observations; a profile never written is marked so that it skips the recovery reads.</summary>
+    private async Task<ObserveBatchResult> ObserveAsync(ObserveProfileBatch observe, bool neverWritten, CancellationToken ct)
+    {
+        if (!neverWritten)
+        {
+            return await Ask<ObserveBatchResult>(profiles, observe, ct);
+        }
+
+        var persistenceId = ProfileEntity.PersistenceIdOf(observe.ProfileId);
+        newProfiles!.Mark(persistenceId);
+        try
+        {
+            return await Ask<ObserveBatchResult>(profiles, observe, ct);
+        }
+        finally
+        {
+            newProfiles.Drop(persistenceId);
         }
     }
 
@@ -243,8 +271,12 @@ public sealed partial class IdentityResolver
         return owners;
     }
 
-    /// <summary>Claims, one message per slice; the owner of every claimed key afterwards (the candidate or the winner).</summary>
-    private async Task<Dictionary<IdentifierKey, string>> ClaimAsync(IReadOnlyList<ClaimRequest> claims, CancellationToken ct)
+    /// <summary>
+    /// Claims, one message per slice; the owner of every claimed key afterwards (the candidate or the winner), and the
+    /// keys that these messages took (unowned until now).
+    /// </summary>
+    private async Task<(Dictionary<IdentifierKey, string> Owners, HashSet<IdentifierKey> Took)> ClaimAsync(
+        IReadOnlyList<ClaimRequest> claims, CancellationToken ct)
     {
         var bySlice = claims.GroupBy(c => IndexSlices.SliceOf(c.Key, sliceCount)).ToList();
         var answers = await Task.WhenAll(bySlice.Select(g =>
@@ -254,16 +286,23 @@ public sealed partial class IdentityResolver
             return Ask<OwnersAnswer>(index, message, ct);
         }));
         var owners = new Dictionary<IdentifierKey, string>();
+        var took = new HashSet<IdentifierKey>();
         for (var s = 0; s < bySlice.Count; s++)
         {
             var i = 0;
             foreach (var claim in bySlice[s])
             {
-                owners[claim.Key] = answers[s].Owners[i++];
+                owners[claim.Key] = answers[s].Owners[i];
+                if (i < answers[s].Changed.Count && answers[s].Changed[i])
+                {
+                    took.Add(claim.Key);
+                }
+
+                i++;
             }
         }
 
-        return owners;
+        return (owners, took);
     }
 
     private Task<OwnersAnswer[]> RepointAsync(IReadOnlyList<RepointRequest> repoints, CancellationToken ct) =>

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Cluster.Telemetry;
 using IdentityGraph.Cluster.Wire;
@@ -75,6 +76,7 @@ public sealed partial class IdentityResolver : IDisposable
     private readonly TimeSpan askTimeout;
     private readonly ResolutionBatcher batcher;
     private readonly CancellationTokenSource stopping = new();
+    private readonly NewProfiles? newProfiles;
 
     public IdentityResolver(
         IActorRef profiles,
@@ -83,9 +85,11 @@ public sealed partial class IdentityResolver : IDisposable
         TimeSpan askTimeout,
         ProfileLimits? limits = null,
         int indexSlices = IndexSlices.DefaultSliceCount,
-        BatchingOptions? batching = null)
+        BatchingOptions? batching = null,
+        NewProfiles? newProfiles = null)
     {
         this.profiles = profiles;
+        this.newProfiles = newProfiles;
         this.index = index;
         this.askTimeout = askTimeout;
         sliceCount = indexSlices;

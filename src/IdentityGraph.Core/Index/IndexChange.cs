@@ -28,7 +28,12 @@ public readonly record struct RepointRequest(IdentifierKey Key, ProfileId From, 
 /// The owner named is not durable yet (this decision's change, or an earlier change still being written): send the
 /// answer only once the slice's writes so far are durable, so that no one hears of an owner a crash could take back.
 /// </param>
-public readonly record struct IndexAnswer(IdentifierKey Key, ProfileId? Owner, bool Pending);
+/// <param name="Changed">
+/// This request changed the owner (a claim that took an unowned identifier, a repoint that moved it); false when it
+/// only learned the owner. A claim that took an identifier tells the resolver that its candidate is a profile that
+/// cannot have been written before (docs/architecture.md › What a new profile costs).
+/// </param>
+public readonly record struct IndexAnswer(IdentifierKey Key, ProfileId? Owner, bool Pending, bool Changed = false);
 
 /// <summary>What a slice decided for a list of requests.</summary>
 /// <param name="Answers">One answer per request, in request order.</param>

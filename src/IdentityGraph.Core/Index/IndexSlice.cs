@@ -263,7 +263,7 @@ public sealed class IndexSlice
                 changes.Add(new IndexChange(key, owner, slice.CurrentVersion(key) + 1));
             }
 
-            answers.Add(new IndexAnswer(key, owner, Pending: true));
+            answers.Add(new IndexAnswer(key, owner, Pending: true, Changed: true));
         }
 
         public IndexDecision Build() => new(answers, changes);

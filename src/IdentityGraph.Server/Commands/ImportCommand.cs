@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Server.Configuration;
@@ -100,7 +101,8 @@ public static class ImportCommand
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsErrorRedirected)
         {
-            return await runner.RunAsync(stream, rejects, cancellationToken: cancellationToken);
+            // A log, not a terminal (CI, a Kubernetes job): a plain line per tenth of the file.
+            return await runner.RunAsync(stream, rejects, new TenthsProgress(stream.Length, Console.Error), cancellationToken);
         }
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
@@ -110,9 +112,39 @@ public static class ImportCommand
             .StartAsync(async context =>
             {
                 var task = context.AddTask("importing", maxValue: Math.Max(1, stream.Length));
-                summary = await runner.RunAsync(stream, rejects, new Progress<long>(read => task.Value = read), cancellationToken);
+                summary = await runner.RunAsync(stream, rejects, new Progress<ImportProgress>(p => task.Value = p.BytesRead), cancellationToken);
                 task.Value = task.MaxValue;
             });
         return summary!;
+    }
+
+    /// <summary>
+    /// One line per tenth of the file read, with the rate of that tenth: whether an import keeps its pace as the
+    /// database grows shows in any log (benchmarks/README.md uses it for the SQLite flatness figure).
+    /// </summary>
+    private sealed class TenthsProgress(long length, TextWriter output) : IProgress<ImportProgress>
+    {
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private int tenthsDone;
+        private long linesAtLastTenth;
+        private TimeSpan lastTenthAt;
+
+        public void Report(ImportProgress value)
+        {
+            var tenths = length <= 0 ? 10 : (int)Math.Min(10, value.BytesRead * 10 / length);
+            if (tenths <= tenthsDone)
+            {
+                return;
+            }
+
+            var now = clock.Elapsed;
+            var lines = value.Lines - linesAtLastTenth;
+            var seconds = Math.Max((now - lastTenthAt).TotalSeconds, 0.001);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"progress {tenths * 10,3}%: {value.Lines} lines in {now.TotalSeconds:F1} s; this part {lines} lines at {lines / seconds:F0}/s"));
+            tenthsDone = tenths;
+            linesAtLastTenth = value.Lines;
+            lastTenthAt = now;
+        }
     }
 }

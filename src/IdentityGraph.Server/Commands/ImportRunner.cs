@@ -9,6 +9,9 @@ using IdentityGraph.Core.Observations;
 
 namespace IdentityGraph.Server.Commands;
 
+/// <summary>How far an import has read: bytes of the input (lines when it cannot seek) and lines.</summary>
+public readonly record struct ImportProgress(long BytesRead, long Lines);
+
 /// <summary>What an import did.</summary>
 public sealed record ImportSummary(
     long Observations,
@@ -49,9 +52,9 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
 
     private readonly ObservationPipeline pipeline = new(resolver);
 
-    /// <summary>Imports <paramref name="input"/>; <paramref name="progress"/> hears the bytes read so far.</summary>
+    /// <summary>Imports <paramref name="input"/>; <paramref name="progress"/> hears how far the reading has got.</summary>
     public async Task<ImportSummary> RunAsync(
-        Stream input, TextWriter rejects, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+        Stream input, TextWriter rejects, IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(rejects);
@@ -107,13 +110,13 @@ public sealed class ImportRunner(IdentityResolver resolver, int parallelism = Im
 
             if (lineNumber % 256 == 0)
             {
-                progress?.Report(input.CanSeek ? input.Position : lineNumber);
+                progress?.Report(new ImportProgress(input.CanSeek ? input.Position : lineNumber, lineNumber));
             }
         }
 
         await Task.WhenAll(running);
         await rejects.FlushAsync(cancellationToken);
-        progress?.Report(input.CanSeek ? input.Length : lineNumber);
+        progress?.Report(new ImportProgress(input.CanSeek ? input.Length : lineNumber, lineNumber));
 
         long Get(Counter c) => Interlocked.Read(ref counts[(int)c]);
         return new ImportSummary(

@@ -399,6 +399,65 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         return TestGraph.Normalizer.Normalize(observation).Observation!.Identifiers.Single().Key;
     }
 
+    /// <summary>
+    /// A profile the resolver knows has never been written (its claims took identifiers nobody held) is activated
+    /// without the recovery reads (NewProfiles); every other activation reads the database.
+    /// </summary>
+    protected async Task A_new_profile_is_activated_without_reading_the_database()
+    {
+        await using var graph = await TestGraph.StartAsync(await StorageAsync("newprofiles"));
+        var newProfiles = NewProfiles.Get(graph.System);
+        var observations = Enumerable.Range(0, 20).Select(i => Observe($"np{i}", T0.AddMinutes(i), $"new{i}@example.com")).ToList();
+
+        foreach (var observation in observations)
+        {
+            Assert.Equal(ResolveOutcome.Created, (await graph.Resolver.ResolveAsync(observation)).Outcome);
+        }
+
+        Assert.Equal(observations.Count, newProfiles.RecoveriesSkipped);
+        Assert.Equal(0, newProfiles.Count);
+
+        // Replays, links and a merge reach profiles that exist: none of them is taken for new.
+        foreach (var observation in observations)
+        {
+            Assert.Equal(ResolveOutcome.NothingNew, (await graph.Resolver.ResolveAsync(observation)).Outcome);
+        }
+
+        Assert.Equal(ResolveOutcome.Linked, (await graph.Resolver.ResolveAsync(Observe("np-link", T0.AddHours(1), "new0@example.com", "+4530000001"))).Outcome);
+        Assert.Equal(ResolveOutcome.Merged, (await graph.Resolver.ResolveAsync(Observe("np-merge", T0.AddHours(2), "new1@example.com", "new2@example.com"))).Outcome);
+        Assert.Equal(observations.Count, newProfiles.RecoveriesSkipped);
+        Assert.Equal(0, newProfiles.Count);
+    }
+
+    /// <summary>
+    /// The safety net behind NewProfiles: a profile wrongly marked as never written (here by hand) starts empty, its
+    /// first write collides with its own event 1 in the journal's unique index and fails, the entity stops, and the
+    /// re-sent observation recovers it from the database — the result is the same as without the mark.
+    /// </summary>
+    protected async Task A_profile_wrongly_marked_new_is_recovered_from_the_database()
+    {
+        var storage = await StorageAsync("wrongmark");
+        ResolveResult created;
+        await using (var graph = await TestGraph.StartAsync(storage))
+        {
+            created = await graph.Resolver.ResolveAsync(Observe("wm1", T0, "ann@example.com", "+4512345678"));
+            Assert.Equal(ResolveOutcome.Created, created.Outcome);
+        }
+
+        await using (var graph = await TestGraph.StartAsync(storage))
+        {
+            NewProfiles.Get(graph.System).Mark(ProfileEntity.PersistenceIdOf(created.ProfileId.Value));
+            var linked = await graph.Resolver.ResolveAsync(Observe("wm2", T0.AddHours(1), "ann@example.com", "ann.work@example.com"));
+
+            Assert.Equal(new ResolveResult(created.ProfileId, ResolveOutcome.Linked, 0), linked);
+            var profile = await graph.Resolver.GetProfileAsync(created.ProfileId);
+            Assert.NotNull(profile);
+            Assert.Equal(3, profile.Content.Identifiers.Count);
+            var rows = await JournalRows(graph.System);
+            Assert.Equal(2, rows.ByPersistenceId[ProfileEntity.PersistenceIdOf(created.ProfileId.Value)]);
+        }
+    }
+
     /// <summary>An observation of e-mail addresses (with @) and phone numbers; shared with the other graph suites.</summary>
     internal static Observation Observe(string id, DateTimeOffset at, params string[] identifiers)
     {
@@ -445,6 +504,12 @@ public sealed class SqliteGraphBehaviourTests(ITestOutputHelper output) : GraphB
     [Fact]
     public Task A_restarted_graph_holds_all_the_data_on_sqlite() => A_restarted_graph_holds_all_the_data();
 
+    [Fact]
+    public Task A_new_profile_is_activated_without_reading_the_database_on_sqlite() => A_new_profile_is_activated_without_reading_the_database();
+
+    [Fact]
+    public Task A_profile_wrongly_marked_new_is_recovered_from_the_database_on_sqlite() => A_profile_wrongly_marked_new_is_recovered_from_the_database();
+
     protected override Task<StorageSettings> StorageAsync(string purpose) =>
         Task.FromResult(StorageSettings.Parse($"sqlite:{Path.Combine(directory, purpose + ".db")}"));
 
@@ -475,6 +540,12 @@ public sealed class PostgresGraphBehaviourTests(PostgresServer server, ITestOutp
 
     [PostgresFact]
     public Task A_restarted_graph_holds_all_the_data_on_postgres() => A_restarted_graph_holds_all_the_data();
+
+    [PostgresFact]
+    public Task A_new_profile_is_activated_without_reading_the_database_on_postgres() => A_new_profile_is_activated_without_reading_the_database();
+
+    [PostgresFact]
+    public Task A_profile_wrongly_marked_new_is_recovered_from_the_database_on_postgres() => A_profile_wrongly_marked_new_is_recovered_from_the_database();
 
     protected override async Task<StorageSettings> StorageAsync(string purpose) =>
         StorageSettings.Parse("postgres:" + await server.CreateDatabaseAsync(purpose));

@@ -33,9 +33,14 @@ public sealed class PersistenceHoconTests
 
         Assert.Equal(PersistenceHocon.JournalPluginId, config.GetString("akka.persistence.journal.plugin"));
         Assert.Equal(PersistenceHocon.SnapshotPluginId, config.GetString("akka.persistence.snapshot-store.plugin"));
+        // The journal and snapshot store are the plugin's own, subclassed for NewProfiles; the read journal is the plugin's.
+        Assert.Equal(typeof(GraphSqlJournal), Type.GetType(journal.GetString("class")));
+        Assert.True(typeof(Akka.Persistence.Sql.Journal.SqlWriteJournal).IsAssignableFrom(typeof(GraphSqlJournal)));
+        Assert.Equal(typeof(GraphSqlSnapshotStore), Type.GetType(snapshot.GetString("class")));
+        Assert.True(typeof(Akka.Persistence.Sql.Snapshot.SqlSnapshotStore).IsAssignableFrom(typeof(GraphSqlSnapshotStore)));
+        Assert.Contains("Akka.Persistence.Sql", query.GetString("class"), StringComparison.Ordinal);
         foreach (var block in new[] { journal, snapshot, query })
         {
-            Assert.Contains("Akka.Persistence.Sql", block.GetString("class"), StringComparison.Ordinal);
             Assert.Equal(storage.ConnectionString, block.GetString("connection-string"));
             Assert.Equal(PersistenceHocon.ProviderName(backend), block.GetString("provider-name"));
         }

@@ -88,12 +88,13 @@ public sealed class IndexSliceModelTests
             var expectedAnswers = new List<IndexAnswer>();
             foreach (var (key, candidate) in requests)
             {
-                if (effective.TryAdd(key, (candidate, 1)))
+                var took = effective.TryAdd(key, (candidate, 1));
+                if (took)
                 {
                     changed.Add(key);
                 }
 
-                expectedAnswers.Add(new IndexAnswer(key, effective[key].Owner, changed.Contains(key) || pendingBefore.Contains(key)));
+                expectedAnswers.Add(new IndexAnswer(key, effective[key].Owner, changed.Contains(key) || pendingBefore.Contains(key), Changed: took));
             }
 
             Assert.Equal(expectedAnswers, decision.Answers);
@@ -120,7 +121,8 @@ public sealed class IndexSliceModelTests
             var expectedAnswers = new List<IndexAnswer>();
             foreach (var (key, from, to) in requests)
             {
-                if (effective.TryGetValue(key, out var current) && current.Owner == from && to < from)
+                var moved = effective.TryGetValue(key, out var current) && current.Owner == from && to < from;
+                if (moved)
                 {
                     effective[key] = (to, versionBefore[key] + 1);
                     if (!changed.Contains(key))
@@ -130,7 +132,7 @@ public sealed class IndexSliceModelTests
                 }
 
                 expectedAnswers.Add(effective.TryGetValue(key, out var now)
-                    ? new IndexAnswer(key, now.Owner, changed.Contains(key) || pendingBefore.Contains(key))
+                    ? new IndexAnswer(key, now.Owner, changed.Contains(key) || pendingBefore.Contains(key), Changed: moved)
                     : new IndexAnswer(key, null, false));
             }
 

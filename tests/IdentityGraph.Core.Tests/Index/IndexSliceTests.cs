@@ -51,7 +51,7 @@ public sealed class IndexSliceTests
         var decision = slice.DecideClaims([new ClaimRequest(Key(1), P(5))]);
 
         Assert.Equal([new IndexChange(Key(1), P(5), 1)], decision.Changes);
-        Assert.Equal([new IndexAnswer(Key(1), P(5), Pending: true)], decision.Answers);
+        Assert.Equal([new IndexAnswer(Key(1), P(5), Pending: true, Changed: true)], decision.Answers);
         Assert.True(decision.AwaitsDurability);
 
         Commit(slice, decision);
@@ -70,6 +70,18 @@ public sealed class IndexSliceTests
     }
 
     [Fact]
+    public void A_repeated_claim_by_the_owner_itself_answers_it_without_a_change()
+    {
+        // A re-sent claim, or a replayed observation: the answer must not say "changed", or the resolver would take
+        // the owner for a profile that has never been written.
+        var slice = SliceWith((1, 5));
+        var decision = slice.DecideClaims([new ClaimRequest(Key(1), P(5))]);
+
+        Assert.Empty(decision.Changes);
+        Assert.Equal([new IndexAnswer(Key(1), P(5), Pending: false, Changed: false)], decision.Answers);
+    }
+
+    [Fact]
     public void Within_one_decision_the_first_claim_wins_and_the_second_adds_no_change()
     {
         var slice = new IndexSlice();
@@ -82,7 +94,7 @@ public sealed class IndexSliceTests
 
         Assert.Equal([new IndexChange(Key(1), P(7), 1), new IndexChange(Key(2), P(3), 1)], decision.Changes);
         Assert.Equal(
-            [new IndexAnswer(Key(1), P(7), true), new IndexAnswer(Key(2), P(3), true), new IndexAnswer(Key(1), P(7), true)],
+            [new IndexAnswer(Key(1), P(7), true, Changed: true), new IndexAnswer(Key(2), P(3), true, Changed: true), new IndexAnswer(Key(1), P(7), true)],
             decision.Answers);
     }
 
@@ -113,7 +125,7 @@ public sealed class IndexSliceTests
 
         var second = slice.DecideClaims([new ClaimRequest(Key(1), P(2)), new ClaimRequest(Key(3), P(2))]);
         Assert.Equal([new IndexChange(Key(3), P(2), 1)], second.Changes);
-        Assert.Equal([new IndexAnswer(Key(1), P(6), Pending: true), new IndexAnswer(Key(3), P(2), Pending: true)], second.Answers);
+        Assert.Equal([new IndexAnswer(Key(1), P(6), Pending: true), new IndexAnswer(Key(3), P(2), Pending: true, Changed: true)], second.Answers);
 
         var third = slice.DecideClaims([new ClaimRequest(Key(1), P(1))]);
         Assert.Empty(third.Changes);
@@ -167,7 +179,7 @@ public sealed class IndexSliceTests
         var decision = Commit(slice, slice.DecideRepoints([new RepointRequest(Key(1), P(5), P(2))]));
 
         Assert.Equal([new IndexChange(Key(1), P(2), 2)], decision.Changes);
-        Assert.Equal([new IndexAnswer(Key(1), P(2), Pending: true)], decision.Answers);
+        Assert.Equal([new IndexAnswer(Key(1), P(2), Pending: true, Changed: true)], decision.Answers);
         Assert.Equal(new IndexLookup(P(2), 2, false), slice.Lookup(Key(1)));
     }
 
@@ -214,9 +226,9 @@ public sealed class IndexSliceTests
         Assert.Equal([new IndexChange(Key(1), P(3), 2), new IndexChange(Key(2), P(6), 2)], decision.Changes);
         Assert.Equal(
         [
-            new IndexAnswer(Key(1), P(5), true),
-            new IndexAnswer(Key(2), P(6), true),
-            new IndexAnswer(Key(1), P(3), true),
+            new IndexAnswer(Key(1), P(5), true, Changed: true),
+            new IndexAnswer(Key(2), P(6), true, Changed: true),
+            new IndexAnswer(Key(1), P(3), true, Changed: true),
             new IndexAnswer(Key(1), P(3), true),
         ],
             decision.Answers);
