@@ -11,7 +11,6 @@ internal sealed class GraphMessageExtractor(int shardCount) : HashCodeMessageExt
 {
     public override string? EntityId(object message) => message switch
     {
-        ObserveProfile m => m.ProfileId,
         ObserveProfileBatch m => m.ProfileId,
         LookupOwners m => m.Slice,
         ClaimOwners m => m.Slice,

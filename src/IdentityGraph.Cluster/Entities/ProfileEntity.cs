@@ -8,7 +8,6 @@ using IdentityGraph.Cluster.Wire;
 using IdentityGraph.Core.Profiles;
 using AbsorbProfile = IdentityGraph.Cluster.Wire.AbsorbProfile;
 using Domain = IdentityGraph.Core.Profiles;
-using ObserveProfile = IdentityGraph.Cluster.Wire.ObserveProfile;
 
 namespace IdentityGraph.Cluster.Entities;
 
@@ -82,9 +81,6 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     {
         switch (message)
         {
-            case ObserveProfile m:
-                Observe(m);
-                break;
             case ObserveProfileBatch m:
                 ObserveBatch(m);
                 break;
@@ -121,21 +117,6 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                 Unhandled(message);
                 break;
         }
-    }
-
-    private void Observe(ObserveProfile m)
-    {
-        if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } survivor })
-        {
-            region.Forward(new ObserveProfile(m) { ProfileId = survivor.ToString() });
-            return;
-        }
-
-        var wasAbsent = state.Status == ProfileStatus.Absent;
-        var result = ProfileDecider.Decide(state, new Domain.ObserveProfile(WireMapping.FromWire(m.Observation)), limits);
-        ProfileLimitMetrics.AttributesDropped(result.AttributesDropped);
-        var reply = new ObserveResult { ProfileId = id.ToString(), Created = wasAbsent && result.Events.Count > 0, Changed = result.Events.Count > 0 };
-        Write(result, reply);
     }
 
     /// <summary>A micro-batch's observations for this profile: decided in order, written as at most one event.</summary>

@@ -29,16 +29,11 @@ public sealed class GraphSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(ProfileMergedAwayEvent)] = "pm",
         [typeof(ProfileErasedEvent)] = "pe",
         [typeof(ProfileSnapshotData)] = "ps",
-        // persisted: identifier events
+        // persisted by the entity per identifier (before the index slices); kept to recognise such a database
         [typeof(IdentifierOwnerSetEvent)] = "io",
-        // identifier entity messages
-        [typeof(GetIdentifierOwner)] = "i.get",
-        [typeof(ClaimIdentifier)] = "i.claim",
-        [typeof(RepointIdentifier)] = "i.repoint",
-        [typeof(IdentifierOwner)] = "i.owner",
+        // (retired with the entity per identifier and the single observation message, never to be reused:
+        // "i.get", "i.claim", "i.repoint", "i.owner", "p.observe", "p.observed")
         // profile entity messages
-        [typeof(ObserveProfile)] = "p.observe",
-        [typeof(ObserveResult)] = "p.observed",
         [typeof(MergeProfileInto)] = "p.merge",
         [typeof(MergeResult)] = "p.merged",
         [typeof(AbsorbProfile)] = "p.absorb",

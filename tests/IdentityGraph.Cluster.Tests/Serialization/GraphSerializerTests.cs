@@ -87,10 +87,10 @@ public sealed class GraphSerializerTests : IDisposable
     public void An_unknown_manifest_throws_a_serialization_exception()
     {
         var serializer = system.Serialization.FindSerializerFor(new StopEntity());
-        var bytes = serializer.ToBinary(new GetIdentifierOwner { Key = "k" });
+        var bytes = serializer.ToBinary(new LookupOwners { Slice = "64-1", Keys = { "k" } });
 
         Assert.Throws<SerializationException>(() => system.Serialization.Deserialize(bytes, GraphSerializer.SerializerId, "no-such-manifest"));
-        Assert.Throws<SerializationException>(() => ((GraphSerializer)serializer).FromBinary(bytes, "i.get.v2"));
+        Assert.Throws<SerializationException>(() => ((GraphSerializer)serializer).FromBinary(bytes, "x.lookup.v2"));
     }
 
     [Fact]
