@@ -29,6 +29,9 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     private ProfileState state;
     private long lastSnapshotAt;
     private IActorRef region = ActorRefs.Nobody;
+    private ActiveProfiles active = null!;
+    private LinkedListNode<IActorRef> activeNode = null!;
+    private bool passivating;
     private readonly ProfileChangeSignal changes;
     private Google.Protobuf.IMessage? lastEnqueued;
     private readonly Dictionary<Google.Protobuf.IMessage, List<Action>> afterWrite = new(ReferenceEqualityComparer.Instance);
@@ -60,7 +63,15 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     protected override void PreStart()
     {
         region = ClusterSharding.Get(Context.System).ShardRegion(TypeName);
+        active = ActiveProfiles.Get(Context.System);
+        activeNode = active.Started(Self);
         base.PreStart();
+    }
+
+    protected override void PostStop()
+    {
+        active.Stopped(activeNode);
+        base.PostStop();
     }
 
     protected override void OnRecover(object message)
@@ -79,8 +90,19 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
 
     protected override void OnCommand(object message)
     {
+        active.Used(activeNode);
         switch (message)
         {
+            case PassivateProfile:
+                // The least recently used profile on a node at its limit (ActiveProfiles): the shard buffers what
+                // arrives meanwhile and starts a new incarnation for it, which recovers from the journal.
+                if (!passivating)
+                {
+                    passivating = true;
+                    Context.Parent.Tell(new Passivate(new StopEntity()));
+                }
+
+                break;
             case ObserveProfileBatch m:
                 ObserveBatch(m);
                 break;

@@ -68,6 +68,7 @@ public static class IdentityGraphHostingExtensions
                 // A slice holds a share of the whole index in memory: recovering it costs more than keeping it.
                 ShardOptions(TimeSpan.Zero));
 
+        builder.WithActors((system, _) => ActiveProfiles.Get(system).Limit(options.MaxActiveProfiles));
         if (options.SeedNodes.Count == 0)
         {
             builder.WithActors((system, _) =>

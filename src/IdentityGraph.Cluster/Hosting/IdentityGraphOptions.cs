@@ -18,6 +18,15 @@ public sealed record IdentityGraphOptions
     /// <summary>An entity that received nothing for this long is stopped to free memory (its state is durable).</summary>
     public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Profile entities this node holds in memory at most; past it the least recently used is passivated
+    /// (<see cref="Entities.ActiveProfiles"/>). Bounds the node's memory whatever the ingest rate.
+    /// </summary>
+    public int MaxActiveProfiles { get; init; } = DefaultMaxActiveProfiles;
+
+    /// <summary>The default of <see cref="MaxActiveProfiles"/>.</summary>
+    public const int DefaultMaxActiveProfiles = 20_000;
+
     /// <summary>Bounds on one profile: identifiers (checked by the resolver) and attribute keys (kept by the profile).</summary>
     public Core.Profiles.ProfileLimits Limits { get; init; } = Core.Profiles.ProfileLimits.Default;
 

@@ -100,6 +100,7 @@ public sealed class ServerSettings
         MaxConcurrentRecoveries = Journal.MaxConcurrentRecoveries,
         IndexSlices = Graph.IndexSlices,
         IndexSnapshotEvery = Graph.IndexSnapshotEvery,
+        MaxActiveProfiles = Graph.MaxActiveProfiles,
         Batching = Graph.Batch.ToOptions(),
     };
 
@@ -139,6 +140,12 @@ public sealed class GraphSettings
     /// <summary>An index slice saves a snapshot, and deletes the events before it, every this many events.</summary>
     public int IndexSnapshotEvery { get; set; } = 500;
 
+    /// <summary>
+    /// Profiles a node holds in memory at most; past it the least recently used one is passivated (its state is durable;
+    /// its next message reads it back). Bounds the node's memory whatever the ingest rate.
+    /// </summary>
+    public int MaxActiveProfiles { get; set; } = Cluster.Hosting.IdentityGraphOptions.DefaultMaxActiveProfiles;
+
     public BatchSettings Batch { get; set; } = new();
 
     /// <summary>Problems with these settings, each naming the setting; empty when they are valid.</summary>
@@ -153,6 +160,11 @@ public sealed class GraphSettings
         if (IndexSnapshotEvery is < 10 or > 1_000_000)
         {
             yield return $"{prefix}:IndexSnapshotEvery must be between 10 and 1000000 (was {IndexSnapshotEvery}).";
+        }
+
+        if (MaxActiveProfiles is < 100 or > 10_000_000)
+        {
+            yield return $"{prefix}:MaxActiveProfiles must be between 100 and 10000000 (was {MaxActiveProfiles}).";
         }
 
         foreach (var problem in Batch.ToOptions().Validate(prefix + ":Batch"))

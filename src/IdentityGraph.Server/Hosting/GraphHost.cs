@@ -37,6 +37,7 @@ public static class GraphHost
                 Limits = identity.ToProfileLimits(),
                 IndexSlices = server.Graph.IndexSlices,
                 IndexSnapshotEvery = server.Graph.IndexSnapshotEvery,
+                MaxActiveProfiles = server.Graph.MaxActiveProfiles,
                 Batching = server.Graph.Batch.ToOptions(),
             },
             (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));

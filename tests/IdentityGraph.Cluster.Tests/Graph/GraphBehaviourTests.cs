@@ -458,6 +458,51 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A node holds at most MaxActiveProfiles profiles in memory: past it the least recently used is passivated, and
+    /// its next message reads it back from the journal with everything it held.
+    /// </summary>
+    protected async Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back()
+    {
+        const int Limit = 5;
+        await using var graph = await TestGraph.StartAsync(await StorageAsync("lru"), maxActiveProfiles: Limit);
+        var active = ActiveProfiles.Get(graph.System);
+        var observations = Enumerable.Range(0, 30).Select(i => Observe($"lru{i}", T0.AddMinutes(i), $"lru{i}@example.com")).ToList();
+        var created = new List<ProfileId>();
+        foreach (var observation in observations)
+        {
+            var result = await graph.Resolver.ResolveAsync(observation);
+            Assert.Equal(ResolveOutcome.Created, result.Outcome);
+            created.Add(result.ProfileId);
+        }
+
+        Assert.True(active.Passivated >= observations.Count - Limit, $"expected at least {observations.Count - Limit} passivations, got {active.Passivated}");
+        await WaitUntil(() => active.Count <= Limit, TimeSpan.FromSeconds(10), $"at most {Limit} active profiles (have {active.Count})");
+
+        // Every profile, passivated or not, still holds what it had: repeats are nothing new, a link lands on it.
+        foreach (var observation in observations)
+        {
+            Assert.Equal(ResolveOutcome.NothingNew, (await graph.Resolver.ResolveAsync(observation)).Outcome);
+        }
+
+        var linked = await graph.Resolver.ResolveAsync(Observe("lru-link", T0.AddHours(1), "lru0@example.com", "+4530000002"));
+        Assert.Equal(new ResolveResult(created[0], ResolveOutcome.Linked, 0), linked);
+        var profile = await graph.Resolver.GetProfileAsync(created[0]);
+        Assert.NotNull(profile);
+        Assert.Equal(2, profile.Content.Identifiers.Count);
+        await WaitUntil(() => active.Count <= Limit, TimeSpan.FromSeconds(10), $"at most {Limit} active profiles (have {active.Count})");
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan patience, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < patience, "timed out waiting for " + what);
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>An observation of e-mail addresses (with @) and phone numbers; shared with the other graph suites.</summary>
     internal static Observation Observe(string id, DateTimeOffset at, params string[] identifiers)
     {
@@ -510,6 +555,9 @@ public sealed class SqliteGraphBehaviourTests(ITestOutputHelper output) : GraphB
     [Fact]
     public Task A_profile_wrongly_marked_new_is_recovered_from_the_database_on_sqlite() => A_profile_wrongly_marked_new_is_recovered_from_the_database();
 
+    [Fact]
+    public Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back_on_sqlite() => A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back();
+
     protected override Task<StorageSettings> StorageAsync(string purpose) =>
         Task.FromResult(StorageSettings.Parse($"sqlite:{Path.Combine(directory, purpose + ".db")}"));
 
@@ -546,6 +594,9 @@ public sealed class PostgresGraphBehaviourTests(PostgresServer server, ITestOutp
 
     [PostgresFact]
     public Task A_profile_wrongly_marked_new_is_recovered_from_the_database_on_postgres() => A_profile_wrongly_marked_new_is_recovered_from_the_database();
+
+    [PostgresFact]
+    public Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back_on_postgres() => A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back();
 
     protected override async Task<StorageSettings> StorageAsync(string purpose) =>
         StorageSettings.Parse("postgres:" + await server.CreateDatabaseAsync(purpose));

@@ -35,7 +35,9 @@ public sealed class TestGraph : IAsyncDisposable
         new IdentifierNormalizer(new NormalizationOptions { DefaultPhoneRegion = "DK" }),
         new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
 
-    public static async Task<TestGraph> StartAsync(StorageSettings storage, int snapshotEvery = 100, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null)
+    public static async Task<TestGraph> StartAsync(
+        StorageSettings storage, int snapshotEvery = 100, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null,
+        int maxActiveProfiles = IdentityGraphOptions.DefaultMaxActiveProfiles)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -48,6 +50,7 @@ public sealed class TestGraph : IAsyncDisposable
             AskTimeout = TimeSpan.FromSeconds(60),
             Limits = limits ?? Core.Profiles.ProfileLimits.Default,
             Batching = batching ?? new BatchingOptions(),
+            MaxActiveProfiles = maxActiveProfiles,
         },
         (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
         var host = builder.Build();
