@@ -214,7 +214,8 @@ public static class Load
 
         var sorted = latencies.Values.Order().ToArray();
         long P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
-        var span = (output.LastRecordMs - firstProduceMs) / 1000.0;
+        // No output seen (a warm-up whose records were all committed before the outbox first published): no span, no rate.
+        var span = output.Records > 0 ? (output.LastRecordMs - firstProduceMs) / 1000.0 : 0;
         var result = new PhaseResult
         {
             Name = settings.Name,
@@ -223,7 +224,7 @@ public static class Load
             TargetRate = settings.Rate,
             ProduceSeconds = Math.Round(produceSeconds, 3),
             SpanSeconds = Math.Round(span, 3),
-            ObservationsPerSecond = Math.Round(settings.Count / Math.Max(span, 0.001), 1),
+            ObservationsPerSecond = output.Records > 0 ? Math.Round(settings.Count / Math.Max(span, 0.001), 1) : 0,
             OutputRecords = output.Records,
             ObservationsWithOutput = sorted.Length,
             DeadLetters = Sum(HighWatermarks(progress, admin, DeadLetterTopic)) - Sum(deadLettersBefore),

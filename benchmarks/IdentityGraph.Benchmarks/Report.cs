@@ -113,7 +113,7 @@ public static class Report
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (key, phase) in phases.OrderBy(p => Array.IndexOf(CpuSystems, p.Key[..p.Key.IndexOf('-', StringComparison.Ordinal)])).ThenBy(p => p.Value.From))
         {
-            text.AppendLine(C, $"| {key} | {phase.From:N0}–{phase.From + phase.Count - 1:N0} | {(phase.TargetRate > 0 ? phase.TargetRate.ToString("N0", C) + "/s" : "max")} | {phase.ObservationsPerSecond:N0} | {phase.SpanSeconds:F1} | {phase.OutputRecords:N0} | {phase.DeadLetters:N0} | {phase.LatencyP50Ms} | {phase.LatencyP90Ms} | {phase.LatencyP99Ms} | {phase.LatencyP999Ms} | {phase.LatencyMaxMs} | {(phase.Completed ? "yes" : "**no**")} |");
+            text.AppendLine(C, $"| {key} | {phase.From:N0}–{phase.From + phase.Count - 1:N0} | {(phase.TargetRate > 0 ? phase.TargetRate.ToString("N0", C) + "/s" : "max")} | {(phase.OutputRecords > 0 ? phase.ObservationsPerSecond.ToString("N0", C) : "— (no output seen)")} | {(phase.OutputRecords > 0 ? phase.SpanSeconds.ToString("F1", C) : "—")} | {phase.OutputRecords:N0} | {phase.DeadLetters:N0} | {phase.LatencyP50Ms} | {phase.LatencyP90Ms} | {phase.LatencyP99Ms} | {phase.LatencyP999Ms} | {phase.LatencyMaxMs} | {(phase.Completed ? "yes" : "**no**")} |");
         }
 
         text.AppendLine();

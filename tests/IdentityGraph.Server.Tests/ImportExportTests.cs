@@ -24,6 +24,8 @@ public sealed class ImportExportTests : IDisposable
         var (exitCode, stdout, stderr) = await Run("import", "--in", input, "--persistence", persistence);
         Assert.True(exitCode == 0, stderr);
         Assert.Matches(@"observations\s+1500", stdout);
+        // stderr is not a terminal here: progress comes as plain lines, the last one for the whole file.
+        Assert.Matches(@"(?m)^progress 100%: 1500 lines in [0-9.]+ s; this part [0-9]+ lines at [0-9]+/s$", stderr.ReplaceLineEndings("\n"));
         var rejects = File.ReadAllLines(input + ".rejects.jsonl");
         Assert.NotEmpty(rejects);
         Assert.Matches($@"rejected\s+{rejects.Length}\b", stdout);
