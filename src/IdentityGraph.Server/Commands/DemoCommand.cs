@@ -180,19 +180,13 @@ public static class DemoCommand
                     await Task.Delay(100, cancellationToken);
                 }
 
-                // Published when the outbox has delivered everything the journal holds: its checkpoint stops moving.
-                var last = -1L;
-                var stableSince = Stopwatch.StartNew();
-                while (stableSince.Elapsed < TimeSpan.FromSeconds(1.5))
+                // Published when the outbox has delivered every profile event the journal holds (everything resolved
+                // is durable by now), not after a fixed quiet time.
+                var journal = app.Services.GetRequiredService<JournalStatus>();
+                while ((await journal.UnpublishedAfterAsync(outbox.Checkpoint, cancellationToken)).Count > 0)
                 {
-                    if (outbox.Checkpoint != last)
-                    {
-                        last = outbox.Checkpoint;
-                        stableSince.Restart();
-                    }
-
                     Update();
-                    await Task.Delay(100, cancellationToken);
+                    await Task.Delay(50, cancellationToken);
                 }
 
                 publishing.MaxValue = Math.Max(1, outbox.Published);
