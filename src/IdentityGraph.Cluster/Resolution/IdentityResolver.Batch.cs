@@ -42,8 +42,8 @@ public sealed partial class IdentityResolver
         var (claimed, took) = await ClaimAsync(
             [.. components.SelectMany(c => c.UnownedKeys.Select(k => new ClaimRequest(k, c.Candidate)))], ct);
         // A new component's candidate that took an unowned identifier has never been written (NewProfiles).
-        var neverWritten = components
-            .Where(c => c.IsNew && c.UnownedKeys.Any(k => took.Contains(k) && claimed[k] == c.Candidate.Value))
+        var neverWritten = newProfiles is null ? [] : components
+            .Where(c => c.IsNew && c.UnownedKeys.Any(took.Contains))
             .Select(c => c.Candidate.Value)
             .ToHashSet(StringComparer.Ordinal);
         var lostTo = components
@@ -82,7 +82,7 @@ public sealed partial class IdentityResolver
         var target = Min(groupRoots);
         var observe = new ObserveProfileBatch { ProfileId = target };
         observe.Observations.AddRange(observations.Select(p => WireMapping.ToWire(p.Observation)));
-        var observed = await ObserveAsync(observe, newProfiles is not null && neverWritten.Contains(target), ct);
+        var observed = await ObserveAsync(observe, neverWritten.Contains(target), ct);
 
         // Everyone who holds one of these identifiers now, as the slices answered.
         var keyOwners = observations
@@ -253,7 +253,7 @@ public sealed partial class IdentityResolver
         {
             var lookup = new LookupOwners { Slice = SliceEntityId(g.Key) };
             lookup.Keys.AddRange(g.Select(k => k.Value));
-            return LookupAsk(lookup, ct);
+            return Ask<OwnersAnswer>(index, lookup, ct);
         }));
         var owners = new Dictionary<IdentifierKey, string>();
         for (var s = 0; s < bySlice.Count; s++)

@@ -194,7 +194,7 @@ public sealed partial class IdentityResolver : IDisposable
     {
         var lookup = new LookupOwners { Slice = SliceEntityId(IndexSlices.SliceOf(key, sliceCount)) };
         lookup.Keys.Add(key.Value);
-        var answer = await LookupAsk(lookup, cancellationToken);
+        var answer = await Ask<OwnersAnswer>(index, lookup, cancellationToken);
         return answer.Owners[0] is { Length: > 0 } owner ? owner : null;
     }
 
@@ -263,7 +263,4 @@ public sealed partial class IdentityResolver : IDisposable
             askTimeout,
             message is ObserveProfileBatch or MergeProfileInto ? ResendingAsk.Late : ResendingAsk.Soon,
             cancellationToken);
-
-    private Task<OwnersAnswer> LookupAsk(LookupOwners lookup, CancellationToken cancellationToken) =>
-        Ask<OwnersAnswer>(index, lookup, cancellationToken);
 }

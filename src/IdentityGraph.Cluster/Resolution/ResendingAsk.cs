@@ -17,8 +17,9 @@ internal static class ResendingAsk
     public static readonly TimeSpan Soon = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Re-send period for messages that make a profile decide (observe, merge, absorb): a copy costs a decision over the
-    /// whole profile, and a hot profile that is merely slow must not be buried in copies of what it is working on.
+    /// Re-send period for the resolver's messages that make a profile decide (observe, merge): a copy costs a decision
+    /// over the whole profile, and a hot profile that is merely slow must not be buried in copies of what it is working
+    /// on. (A retiring profile re-sends its absorb <see cref="Soon"/>: it holds everything else while it waits.)
     /// </summary>
     public static readonly TimeSpan Late = TimeSpan.FromSeconds(10);
 

@@ -89,7 +89,7 @@ public sealed class ServerSettings
     }
 
     /// <summary>The graph options of this node.</summary>
-    public IdentityGraphOptions ToGraphOptions(StorageSettings storage) => new()
+    public IdentityGraphOptions ToGraphOptions(StorageSettings storage) => Graph.ApplyTo(new()
     {
         Storage = storage,
         Hostname = Cluster.Hostname,
@@ -98,11 +98,7 @@ public sealed class ServerSettings
         SeedNodes = Cluster.SeedNodes,
         ShardCount = Cluster.ShardCount,
         MaxConcurrentRecoveries = Journal.MaxConcurrentRecoveries,
-        IndexSlices = Graph.IndexSlices,
-        IndexSnapshotEvery = Graph.IndexSnapshotEvery,
-        MaxActiveProfiles = Graph.MaxActiveProfiles,
-        Batching = Graph.Batch.ToOptions(),
-    };
+    });
 
     /// <summary>
     /// The node's stable name for Kafka static membership when none is configured: its Akka address
@@ -131,6 +127,15 @@ public sealed class JournalSettings
 /// <summary>Section <c>IdentityGraph:Graph</c>: the identifier index and micro-batching (docs/architecture.md).</summary>
 public sealed class GraphSettings
 {
+    /// <summary><paramref name="options"/> with this section's values: the one place that maps them, for every command.</summary>
+    public IdentityGraphOptions ApplyTo(IdentityGraphOptions options) => options with
+    {
+        IndexSlices = IndexSlices,
+        IndexSnapshotEvery = IndexSnapshotEvery,
+        MaxActiveProfiles = MaxActiveProfiles,
+        Batching = Batch.ToOptions(),
+    };
+
     /// <summary>
     /// Slices of the identifier index. Fixed for the life of a database (a node refuses a database written with another
     /// count); 64 keeps every slice's share of a 10-million-identifier graph below 200,000 entries.

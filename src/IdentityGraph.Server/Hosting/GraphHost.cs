@@ -31,15 +31,7 @@ public static class GraphHost
         builder.Services.AddSingleton(new ObservationNormalizer(
             new IdentifierNormalizer(identity.ToNormalizationOptions()), identity.CreateKeyer()));
         builder.Services.AddIdentityGraph(
-            new IdentityGraphOptions
-            {
-                Storage = storage,
-                Limits = identity.ToProfileLimits(),
-                IndexSlices = server.Graph.IndexSlices,
-                IndexSnapshotEvery = server.Graph.IndexSnapshotEvery,
-                MaxActiveProfiles = server.Graph.MaxActiveProfiles,
-                Batching = server.Graph.Batch.ToOptions(),
-            },
+            server.Graph.ApplyTo(new IdentityGraphOptions { Storage = storage, Limits = identity.ToProfileLimits() }),
             (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
 
         var host = builder.Build();
