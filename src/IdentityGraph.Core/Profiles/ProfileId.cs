@@ -90,6 +90,12 @@ public readonly record struct ProfileId : IComparable<ProfileId>
 
     public static bool operator >=(ProfileId left, ProfileId right) => left.CompareTo(right) >= 0;
 
+    /// <summary>The id as its 128-bit number (ordinal order of ids is numeric order): 16 bytes instead of a string.</summary>
+    internal UInt128 ToBits() => Decode(Value);
+
+    /// <summary>The id whose number is <paramref name="bits"/> (<see cref="ToBits"/>).</summary>
+    internal static ProfileId FromBits(UInt128 bits) => new(Encode(bits));
+
     private static string Encode(UInt128 value)
     {
         Span<char> chars = stackalloc char[Length];

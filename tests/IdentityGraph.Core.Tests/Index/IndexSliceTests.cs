@@ -345,11 +345,26 @@ public sealed class IndexSliceTests
     }
 
     [Fact]
+    public void Keys_and_owners_come_back_exactly_as_they_were_given()
+    {
+        var slice = SliceWith([.. Enumerable.Range(0, 200).Select(i => (i, i % 7))]);
+        var snapshot = slice.ToSnapshot();
+        Assert.Equal(
+            Enumerable.Range(0, 200).Select(i => (Key(i), P(i % 7))).OrderBy(e => e.Item1),
+            snapshot.Select(e => (e.Key, e.Owner)));
+        Assert.All(Enumerable.Range(0, 200), i => Assert.Equal(P(i % 7), slice.Lookup(Key(i)).Owner));
+    }
+
+    [Fact]
     public void Invalid_requests_are_refused()
     {
         var slice = new IndexSlice();
         Assert.Throws<ArgumentException>("key", () => slice.Lookup(default));
         Assert.Throws<ArgumentException>("key", () => slice.DecideClaims([new ClaimRequest(new IdentifierKey(""), P(1))]));
+        // The slice packs keys into their 32 bytes: anything but the real form (64 lower-case hex digits) is refused.
+        Assert.Throws<ArgumentException>("key", () => slice.Lookup(new IdentifierKey("k1")));
+        Assert.Throws<ArgumentException>("key", () => slice.Lookup(new IdentifierKey(Key(1).Value.ToUpperInvariant())));
+        Assert.Throws<ArgumentException>("key", () => slice.DecideClaims([new ClaimRequest(new IdentifierKey(Key(1).Value + "0"), P(1))]));
         Assert.Throws<ArgumentException>("claims", () => slice.DecideClaims([new ClaimRequest(Key(1), default)]));
         Assert.Throws<ArgumentException>("repoints", () => slice.DecideRepoints([new RepointRequest(Key(1), default, P(1))]));
         Assert.Throws<ArgumentException>("repoints", () => slice.DecideRepoints([new RepointRequest(Key(1), P(2), default)]));
