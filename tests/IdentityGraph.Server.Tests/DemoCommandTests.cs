@@ -36,6 +36,19 @@ public sealed class DemoCommandTests
 
             var output = stdout.ToString();
             Assert.True(output.Contains("Serving until Ctrl-C", StringComparison.Ordinal), $"{output}\n{stderr}");
+            // Keep reading what it prints while it serves and stops: a pipe nobody reads fills up and blocks the
+            // process on its next write, which looks like a stop that never ends.
+            var laterOutput = new StringBuilder();
+            var drain = Task.Run(async () =>
+            {
+                while (await demo.StandardOutput.ReadLineAsync() is { } line)
+                {
+                    lock (laterOutput)
+                    {
+                        laterOutput.Append(line).Append('\n');
+                    }
+                }
+            });
             Assert.Contains("observations streamed", output, StringComparison.Ordinal);
             // The demo runs on the public development secret, and says so.
             Assert.Contains(Configuration.IdentitySettings.DevelopmentSecretWarning, stderr.ToString(), StringComparison.Ordinal);
@@ -62,7 +75,21 @@ public sealed class DemoCommandTests
             }
 
             using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await demo.WaitForExitAsync(stopping.Token);
+            try
+            {
+                await demo.WaitForExitAsync(stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Say where the stop hung: the stop is bounded by 45 s (README › Stopping), so this is a bug to find.
+                lock (laterOutput)
+                {
+                    Assert.Fail($"the demo did not exit within 60 s of Ctrl-C\n--- stdout ---\n{stdout}{laterOutput}\n--- stderr ---\n{stderr}");
+                }
+            }
+
+            await drain;
+
             Assert.True(demo.ExitCode == 0, $"exit {demo.ExitCode}\n{stderr}");
         }
         finally

@@ -214,7 +214,7 @@ public sealed class IndexSlice
 
     private static void ThrowIfInvalid(IndexChange change, string parameter)
     {
-        PackedKey.From(change.Key);
+        _ = PackedKey.From(change.Key); // throws for a key that is not in the real form
         ThrowIfInvalid(change.Owner, parameter);
         if (change.Version < 1)
         {
