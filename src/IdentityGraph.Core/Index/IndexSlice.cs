@@ -68,14 +68,15 @@ public sealed class IndexSlice
         var decision = new DecisionBuilder(this);
         foreach (var (key, candidate) in claims)
         {
+            var packed = PackedKey.From(key);
             ThrowIfInvalid(candidate, nameof(claims));
-            if (decision.Current(key) is { } owned)
+            if (decision.Current(packed) is { } owned)
             {
-                decision.Answer(key, owned.Owner);
+                decision.Answer(key, owned.Owner, owned.Pending);
             }
             else
             {
-                decision.Change(key, candidate);
+                decision.Change(key, packed, candidate);
             }
         }
 
@@ -93,16 +94,17 @@ public sealed class IndexSlice
         var decision = new DecisionBuilder(this);
         foreach (var (key, from, to) in repoints)
         {
+            var packed = PackedKey.From(key);
             ThrowIfInvalid(from, nameof(repoints));
             ThrowIfInvalid(to, nameof(repoints));
-            var current = decision.Current(key);
+            var current = decision.Current(packed);
             if (current?.Owner == from && to < from)
             {
-                decision.Change(key, to);
+                decision.Change(key, packed, to);
             }
             else
             {
-                decision.Answer(key, current?.Owner);
+                decision.Answer(key, current?.Owner, current?.Pending ?? false);
             }
         }
 
@@ -120,10 +122,12 @@ public sealed class IndexSlice
     public void Stage(IReadOnlyList<IndexChange> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        foreach (var change in changes)
+        var keys = new PackedKey[changes.Count];
+        for (var i = 0; i < changes.Count; i++)
         {
-            ThrowIfInvalid(change, nameof(changes));
-            var current = CurrentVersion(PackedKey.From(change.Key));
+            var change = changes[i];
+            keys[i] = Validated(change, nameof(changes));
+            var current = CurrentVersion(keys[i]);
             if (change.Version != current + 1)
             {
                 throw new InvalidOperationException(
@@ -133,9 +137,9 @@ public sealed class IndexSlice
         }
 
         // Checked first, then recorded: a refused list leaves the slice as it was.
-        foreach (var change in changes)
+        for (var i = 0; i < changes.Count; i++)
         {
-            pending[PackedKey.From(change.Key)] = new Owned(change.Owner.ToBits(), change.Version);
+            pending[keys[i]] = new Owned(changes[i].Owner.ToBits(), changes[i].Version);
         }
     }
 
@@ -156,8 +160,7 @@ public sealed class IndexSlice
     /// <returns>Whether the durable owner changed.</returns>
     public bool Apply(IndexChange change)
     {
-        ThrowIfInvalid(change, nameof(change));
-        var key = PackedKey.From(change.Key);
+        var key = Validated(change, nameof(change));
         if (pending.TryGetValue(key, out var staged) && staged.Version <= change.Version)
         {
             pending.Remove(key);
@@ -188,9 +191,8 @@ public sealed class IndexSlice
         var slice = new IndexSlice();
         foreach (var (key, owner, version) in entries)
         {
-            var change = new IndexChange(key, owner, version);
-            ThrowIfInvalid(change, nameof(entries));
-            if (!slice.durable.TryAdd(PackedKey.From(key), new Owned(owner.ToBits(), version)))
+            var packed = Validated(new IndexChange(key, owner, version), nameof(entries));
+            if (!slice.durable.TryAdd(packed, new Owned(owner.ToBits(), version)))
             {
                 throw new ArgumentException("A snapshot holds an identifier twice.", nameof(entries));
             }
@@ -212,14 +214,17 @@ public sealed class IndexSlice
         }
     }
 
-    private static void ThrowIfInvalid(IndexChange change, string parameter)
+    /// <summary>The change's key, packed; throws when the key, owner or version is invalid.</summary>
+    private static PackedKey Validated(IndexChange change, string parameter)
     {
-        _ = PackedKey.From(change.Key); // throws for a key that is not in the real form
+        var key = PackedKey.From(change.Key);
         ThrowIfInvalid(change.Owner, parameter);
         if (change.Version < 1)
         {
             throw new ArgumentException($"A change's version starts at 1; got {change.Version}.", parameter);
         }
+
+        return key;
     }
 
     private readonly record struct Owned(UInt128 Owner, long Version);
@@ -231,29 +236,30 @@ public sealed class IndexSlice
     private sealed class DecisionBuilder(IndexSlice slice)
     {
         private readonly List<IndexAnswer> answers = [];
-        private readonly Dictionary<IdentifierKey, int> changeIndexOf = [];
+        private readonly Dictionary<PackedKey, int> changeIndexOf = [];
         private readonly List<IndexChange> changes = [];
 
         /// <summary>The owner as this decision sees it, and whether it is durable.</summary>
-        public (ProfileId Owner, bool Pending)? Current(IdentifierKey key) =>
+        public (ProfileId Owner, bool Pending)? Current(PackedKey key) =>
             changeIndexOf.TryGetValue(key, out var index) ? (changes[index].Owner, true)
-            : slice.pending.TryGetValue(PackedKey.From(key), out var staged) ? (ProfileId.FromBits(staged.Owner), true)
-            : slice.durable.TryGetValue(PackedKey.From(key), out var owned) ? (ProfileId.FromBits(owned.Owner), false)
+            : slice.pending.TryGetValue(key, out var staged) ? (ProfileId.FromBits(staged.Owner), true)
+            : slice.durable.TryGetValue(key, out var owned) ? (ProfileId.FromBits(owned.Owner), false)
             : null;
 
-        public void Answer(IdentifierKey key, ProfileId? owner) =>
-            answers.Add(new IndexAnswer(key, owner, owner is not null && Current(key)!.Value.Pending));
+        /// <summary>An answer without a change: the owner as <see cref="Current"/> saw it (none: not pending).</summary>
+        public void Answer(IdentifierKey key, ProfileId? owner, bool pending) =>
+            answers.Add(new IndexAnswer(key, owner, owner is not null && pending));
 
-        public void Change(IdentifierKey key, ProfileId owner)
+        public void Change(IdentifierKey key, PackedKey packed, ProfileId owner)
         {
-            if (changeIndexOf.TryGetValue(key, out var index))
+            if (changeIndexOf.TryGetValue(packed, out var index))
             {
                 changes[index] = changes[index] with { Owner = owner };
             }
             else
             {
-                changeIndexOf[key] = changes.Count;
-                changes.Add(new IndexChange(key, owner, slice.CurrentVersion(PackedKey.From(key)) + 1));
+                changeIndexOf[packed] = changes.Count;
+                changes.Add(new IndexChange(key, owner, slice.CurrentVersion(packed) + 1));
             }
 
             answers.Add(new IndexAnswer(key, owner, Pending: true, Changed: true));

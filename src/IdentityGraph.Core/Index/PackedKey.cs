@@ -15,12 +15,13 @@ internal readonly record struct PackedKey(ulong A, ulong B, ulong C, ulong D)
     public static PackedKey From(IdentifierKey key)
     {
         var text = key.Value;
-        if (text is not { Length: HexLength } || !IsLowerHex(text))
+        if (text is not { Length: HexLength } ||
+            !TryPart(text, 0, out var a) || !TryPart(text, 1, out var b) || !TryPart(text, 2, out var c) || !TryPart(text, 3, out var d))
         {
             throw new ArgumentException("An identifier key is 64 lower-case hex digits (HMAC-SHA256).", nameof(key));
         }
 
-        return new PackedKey(Part(text, 0), Part(text, 1), Part(text, 2), Part(text, 3));
+        return new PackedKey(a, b, c, d);
     }
 
     /// <summary>The key this was packed from.</summary>
@@ -37,17 +38,24 @@ internal readonly record struct PackedKey(ulong A, ulong B, ulong C, ulong D)
 
     public bool Equals(PackedKey other) => A == other.A && B == other.B && C == other.C && D == other.D;
 
-    private static ulong Part(string text, int index) =>
-        ulong.Parse(text.AsSpan(index * 16, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-
-    private static bool IsLowerHex(string text)
+    // One pass over 16 digits; lower case only, the form IdentifierKeyer writes (ulong.Parse would take upper case too).
+    private static bool TryPart(string text, int index, out ulong value)
     {
-        foreach (var c in text)
+        value = 0;
+        foreach (var ch in text.AsSpan(index * 16, 16))
         {
-            if (c is not ((>= '0' and <= '9') or (>= 'a' and <= 'f')))
+            var digit = ch switch
+            {
+                >= '0' and <= '9' => ch - '0',
+                >= 'a' and <= 'f' => ch - 'a' + 10,
+                _ => -1,
+            };
+            if (digit < 0)
             {
                 return false;
             }
+
+            value = (value << 4) | (uint)digit;
         }
 
         return true;
