@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
+using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Publishing;
 using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Cluster.Telemetry;
@@ -32,6 +33,8 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     private ActiveProfiles active = null!;
     private LinkedListNode<IActorRef> activeNode = null!;
     private bool passivating;
+    private bool diverged;
+    private PassivatedProfiles passivated = null!;
     private readonly ProfileChangeSignal changes;
     private Google.Protobuf.IMessage? lastEnqueued;
     private readonly Dictionary<Google.Protobuf.IMessage, List<Action>> afterWrite = new(ReferenceEqualityComparer.Instance);
@@ -64,6 +67,8 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     {
         region = ClusterSharding.Get(Context.System).ShardRegion(TypeName);
         active = ActiveProfiles.Get(Context.System);
+        passivated = PassivatedProfiles.Get(Context.System);
+        passivated.Activating(PersistenceId, Context.Parent);
         activeNode = active.Started(Self);
         base.PreStart();
     }
@@ -78,6 +83,11 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
     {
         switch (message)
         {
+            case SnapshotOffer { Snapshot: CachedProfileState kept }:
+                // This node's own copy of the state it passivated with; the journal replays anything newer.
+                state = WireMapping.FromWire(kept.Snapshot());
+                lastSnapshotAt = kept.StoredSnapshotAt;
+                break;
             case SnapshotOffer { Snapshot: ProfileSnapshotData snapshot } offer:
                 state = WireMapping.FromWire(snapshot);
                 lastSnapshotAt = offer.Metadata.SequenceNr;
@@ -127,8 +137,17 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                 AfterPendingWrites(() => sender.Tell(snapshot));
                 break;
             case StopEntity:
-                // Let the writes in flight finish and answer their callers first.
-                AfterPendingWrites(() => Context.Stop(Self));
+                // Let the writes in flight finish and answer their callers first; then the state is the durable state at
+                // LastSequenceNr, which the next activation on this node may read from memory instead of the database.
+                AfterPendingWrites(() =>
+                {
+                    if (!diverged)
+                    {
+                        passivated.Keep(PersistenceId, LastSequenceNr, lastSnapshotAt, WireMapping.ToWire(id, state), Context.Parent);
+                    }
+
+                    Context.Stop(Self);
+                });
                 break;
             case SaveSnapshotSuccess s:
                 DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
@@ -139,6 +158,17 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                 Unhandled(message);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A refused write leaves the state (decided ahead of its writes) ahead of the journal: stop, so that the next command
+    /// recovers the durable state, instead of deciding on what was never written (Akka's default carries on).
+    /// </summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        diverged = true;
+        Context.Stop(Self);
     }
 
     /// <summary>A micro-batch's observations for this profile: decided in order, written as at most one event.</summary>

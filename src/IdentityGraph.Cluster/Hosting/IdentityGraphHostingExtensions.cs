@@ -69,6 +69,7 @@ public static class IdentityGraphHostingExtensions
                 ShardOptions(TimeSpan.Zero));
 
         builder.WithActors((system, _) => ActiveProfiles.Get(system).Limit(options.MaxActiveProfiles));
+        builder.WithActors((system, _) => PassivatedProfiles.Get(system).Budget(options.PassivatedProfileCacheBytes));
         if (options.SeedNodes.Count == 0)
         {
             builder.WithActors((system, _) =>

@@ -27,6 +27,15 @@ public sealed record IdentityGraphOptions
     /// <summary>The default of <see cref="MaxActiveProfiles"/>.</summary>
     public const int DefaultMaxActiveProfiles = 20_000;
 
+    /// <summary>
+    /// Bytes of passivated profiles' states a node keeps in memory (<see cref="Persistence.PassivatedProfiles"/>), so that
+    /// a profile coming back is read from memory instead of the database; 0 turns the cache off.
+    /// </summary>
+    public long PassivatedProfileCacheBytes { get; init; } = DefaultPassivatedProfileCacheMiB * 1024L * 1024L;
+
+    /// <summary>The default of <see cref="PassivatedProfileCacheBytes"/>, in MiB.</summary>
+    public const int DefaultPassivatedProfileCacheMiB = 128;
+
     /// <summary>Bounds on one profile: identifiers (checked by the resolver) and attribute keys (kept by the profile).</summary>
     public Core.Profiles.ProfileLimits Limits { get; init; } = Core.Profiles.ProfileLimits.Default;
 

@@ -63,26 +63,52 @@ internal sealed class NewProfilesProvider : ExtensionIdProvider<NewProfiles>
     public override NewProfiles CreateExtension(ExtendedActorSystem system) => new();
 }
 
-/// <summary>The SQL journal, answering "highest sequence number 0" for a profile marked new (<see cref="NewProfiles"/>).</summary>
+/// <summary>
+/// The SQL journal, answering "highest sequence number 0" for a profile marked new (<see cref="NewProfiles"/>) and the
+/// kept state's sequence number for a passivated profile back in the same shard (<see cref="PassivatedProfiles"/>).
+/// </summary>
 /// <remarks>Recovery asks the snapshot store first and the journal second, so the journal consumes the mark.</remarks>
 public sealed class GraphSqlJournal(Config journalConfig) : SqlWriteJournal(journalConfig)
 {
     private readonly NewProfiles newProfiles = NewProfiles.Get(Context.System);
+    private readonly PassivatedProfiles passivated = PassivatedProfiles.Get(Context.System);
 
-    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) =>
-        newProfiles.Consume(persistenceId)
-            ? Task.FromResult(0L)
+    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    {
+        if (newProfiles.Consume(persistenceId))
+        {
+            return Task.FromResult(0L);
+        }
+
+        return passivated.TryConsumeHighest(persistenceId, out var highest)
+            ? Task.FromResult(highest)
             : base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
+    }
 }
 
-/// <summary>The SQL snapshot store, answering "no snapshot" for a profile marked new (<see cref="NewProfiles"/>).</summary>
+/// <summary>
+/// The SQL snapshot store, answering "no snapshot" for a profile marked new (<see cref="NewProfiles"/>) and a passivated
+/// profile's kept state from <see cref="PassivatedProfiles"/> when this node has it.
+/// </summary>
 public sealed class GraphSqlSnapshotStore(Config snapshotConfig) : SqlSnapshotStore(snapshotConfig)
 {
     private readonly NewProfiles newProfiles = NewProfiles.Get(Context.System);
+    private readonly PassivatedProfiles passivated = PassivatedProfiles.Get(Context.System);
 
     protected override Task<SelectedSnapshot?> LoadAsync(
-        string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
-        newProfiles.IsMarked(persistenceId)
-            ? Task.FromResult<SelectedSnapshot?>(null)
-            : base.LoadAsync(persistenceId, criteria, cancellationToken);
+        string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
+    {
+        if (newProfiles.IsMarked(persistenceId))
+        {
+            return Task.FromResult<SelectedSnapshot?>(null);
+        }
+
+        if (passivated.Take(persistenceId, criteria.MaxSequenceNr) is { } kept)
+        {
+            return Task.FromResult<SelectedSnapshot?>(
+                new SelectedSnapshot(new SnapshotMetadata(persistenceId, kept.SequenceNr, DateTime.UtcNow), kept));
+        }
+
+        return base.LoadAsync(persistenceId, criteria, cancellationToken);
+    }
 }

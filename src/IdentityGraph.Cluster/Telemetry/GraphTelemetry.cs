@@ -40,6 +40,13 @@ public sealed class GraphTelemetry : BackgroundService
             "Cluster members as this node sees them, by status; unreachable members are also counted under status=unreachable.");
         meter.CreateObservableGauge("identitygraph.active_entities", ObserveEntities, "{entity}",
             "Entities this node holds in memory, by type (profile, index: identifier-index slices).");
+        var passivated = Persistence.PassivatedProfiles.Get(system);
+        meter.CreateObservableGauge("identitygraph.passivated_profiles.bytes", () => passivated.Bytes, "By",
+            "Memory held by the states of passivated profiles kept for their next activation (IdentityGraph:Graph:PassivatedProfileCacheMiB).");
+        meter.CreateObservableCounter("identitygraph.passivated_profiles.hits", () => passivated.Hits, "{activation}",
+            "Profile activations that started from the state kept in memory instead of reading the database's snapshot.");
+        meter.CreateObservableCounter("identitygraph.passivated_profiles.evicted", () => passivated.Evicted, "{profile}",
+            "Kept states dropped to stay within the budget; their profiles' next activation reads the database.");
     }
 
     private IEnumerable<Measurement<long>> ObserveMembers()

@@ -460,12 +460,13 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
 
     /// <summary>
     /// A node holds at most MaxActiveProfiles profiles in memory: past it the least recently used is passivated, and
-    /// its next message reads it back from the journal with everything it held.
+    /// its next message reads it back from the journal with everything it held (the passivated-profile cache is off
+    /// here, so every read-back is a recovery from the database).
     /// </summary>
     protected async Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back()
     {
         const int Limit = 5;
-        await using var graph = await TestGraph.StartAsync(await StorageAsync("lru"), maxActiveProfiles: Limit);
+        await using var graph = await TestGraph.StartAsync(await StorageAsync("lru"), maxActiveProfiles: Limit, passivatedProfileCacheBytes: 0);
         var active = ActiveProfiles.Get(graph.System);
         var observations = Enumerable.Range(0, 30).Select(i => Observe($"lru{i}", T0.AddMinutes(i), $"lru{i}@example.com")).ToList();
         var created = new List<ProfileId>();
@@ -491,6 +492,77 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         Assert.NotNull(profile);
         Assert.Equal(2, profile.Content.Identifiers.Count);
         await WaitUntil(() => active.Count <= Limit, TimeSpan.FromSeconds(10), $"at most {Limit} active profiles (have {active.Count})");
+        Assert.Equal((0L, 0L), (PassivatedProfiles.Get(graph.System).Hits, PassivatedProfiles.Get(graph.System).RecoveriesWithoutReads));
+    }
+
+    /// <summary>
+    /// A passivated profile's durable state stays in this node's memory (PassivatedProfiles) and its next activation
+    /// starts from it instead of the database's snapshot; whatever the journal holds beyond that state — here an older
+    /// kept state put back by hand, as if another node had written the profile meanwhile — is replayed on top.
+    /// </summary>
+    protected async Task A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed()
+    {
+        await using var graph = await TestGraph.StartAsync(await StorageAsync("passivated"), maxActiveProfiles: 1);
+        var cache = PassivatedProfiles.Get(graph.System);
+        var (ann, annId, firstKept, returns) = await AnnWrittenTwiceAndPassivatedAsync(graph);
+        Assert.Equal(1, returns.Hits);
+
+        // Put the older state back: the activation must replay the phone from the journal.
+        cache.Keep(annId, firstKept.SequenceNr, firstKept.StoredSnapshotAt, firstKept.Snapshot());
+        var hitsBefore = cache.Hits;
+        var profile = await graph.Resolver.GetProfileAsync(ann.ProfileId);
+
+        Assert.Equal(hitsBefore + 1, cache.Hits);
+        Assert.NotNull(profile);
+        Assert.Equal(2, profile.Content.Identifiers.Count);
+    }
+
+    /// <summary>
+    /// A profile that comes back to the shard that passivated it recovers without reading the database at all (nothing
+    /// newer can exist). Should a kept state ever be wrongly taken for complete — here an older state put back by hand
+    /// under the same shard — the profile's next write reuses a sequence number, the journal's unique index refuses it,
+    /// the entity stops, and the re-sent observation recovers it from the database: nothing is lost.
+    /// </summary>
+    protected async Task A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught()
+    {
+        await using var graph = await TestGraph.StartAsync(await StorageAsync("sameshard"), maxActiveProfiles: 1);
+        var cache = PassivatedProfiles.Get(graph.System);
+        var (ann, annId, firstKept, returns) = await AnnWrittenTwiceAndPassivatedAsync(graph);
+        Assert.Equal(1, returns.WithoutReads);
+
+        // The older state, claimed complete under Ann's own shard: her next write collides with event 2.
+        cache.Keep(annId, firstKept.SequenceNr, firstKept.StoredSnapshotAt, firstKept.Snapshot(), cache.Peek(annId)!.Shard);
+        var linked = await graph.Resolver.ResolveAsync(Observe("pp4", T0.AddDays(2), "ann@example.com", "ann.work@example.com"));
+
+        Assert.Equal(new ResolveResult(ann.ProfileId, ResolveOutcome.Linked, 0), linked);
+        var profile = await graph.Resolver.GetProfileAsync(ann.ProfileId);
+        Assert.NotNull(profile);
+        Assert.Equal(3, profile.Content.Identifiers.Count);
+        var rows = await JournalRows(graph.System);
+        Assert.Equal(3, rows.ByPersistenceId[annId]);
+    }
+
+    /// <summary>
+    /// On a node that holds one profile: Ann's profile is written, passivated by Bob's, comes back (from the kept state)
+    /// to write her phone, and is passivated again. Returns her state as kept after the first write, and how many
+    /// activations in between started from a kept state (hits) and of those without any database read.
+    /// </summary>
+    private static async Task<(ResolveResult Ann, string AnnId, CachedProfileState FirstKept, (long Hits, long WithoutReads) Returns)>
+        AnnWrittenTwiceAndPassivatedAsync(TestGraph graph)
+    {
+        var cache = PassivatedProfiles.Get(graph.System);
+        var ann = await graph.Resolver.ResolveAsync(Observe("pp1", T0, "ann@example.com"));
+        var annId = ProfileEntity.PersistenceIdOf(ann.ProfileId.Value);
+        await graph.Resolver.ResolveAsync(Observe("pp2", T0, "bob@example.com"));
+        await WaitUntil(() => cache.Peek(annId) is not null, TimeSpan.FromSeconds(10), "Ann's profile kept in memory");
+        var firstKept = cache.Peek(annId)!;
+
+        var (hits, withoutReads) = (cache.Hits, cache.RecoveriesWithoutReads);
+        Assert.Equal(ResolveOutcome.Linked, (await graph.Resolver.ResolveAsync(Observe("pp3", T0.AddDays(1), "ann@example.com", "+4530000003"))).Outcome);
+        var returns = (cache.Hits - hits, cache.RecoveriesWithoutReads - withoutReads);
+        await graph.Resolver.ResolveAsync(Observe("pp2", T0, "bob@example.com"));
+        await WaitUntil(() => cache.Peek(annId)?.SequenceNr > firstKept.SequenceNr, TimeSpan.FromSeconds(10), "Ann's newer state kept");
+        return (ann, annId, firstKept, returns);
     }
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan patience, string what)
@@ -558,6 +630,12 @@ public sealed class SqliteGraphBehaviourTests(ITestOutputHelper output) : GraphB
     [Fact]
     public Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back_on_sqlite() => A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back();
 
+    [Fact]
+    public Task A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed_on_sqlite() => A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed();
+
+    [Fact]
+    public Task A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught_on_sqlite() => A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught();
+
     protected override Task<StorageSettings> StorageAsync(string purpose) =>
         Task.FromResult(StorageSettings.Parse($"sqlite:{Path.Combine(directory, purpose + ".db")}"));
 
@@ -597,6 +675,12 @@ public sealed class PostgresGraphBehaviourTests(PostgresServer server, ITestOutp
 
     [PostgresFact]
     public Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back_on_postgres() => A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back();
+
+    [PostgresFact]
+    public Task A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed_on_postgres() => A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed();
+
+    [PostgresFact]
+    public Task A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught_on_postgres() => A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught();
 
     protected override async Task<StorageSettings> StorageAsync(string purpose) =>
         StorageSettings.Parse("postgres:" + await server.CreateDatabaseAsync(purpose));

@@ -37,7 +37,8 @@ public sealed class TestGraph : IAsyncDisposable
 
     public static async Task<TestGraph> StartAsync(
         StorageSettings storage, int snapshotEvery = 100, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null,
-        int maxActiveProfiles = IdentityGraphOptions.DefaultMaxActiveProfiles)
+        int maxActiveProfiles = IdentityGraphOptions.DefaultMaxActiveProfiles,
+        long passivatedProfileCacheBytes = IdentityGraphOptions.DefaultPassivatedProfileCacheMiB * 1024L * 1024L)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -51,6 +52,7 @@ public sealed class TestGraph : IAsyncDisposable
             Limits = limits ?? Core.Profiles.ProfileLimits.Default,
             Batching = batching ?? new BatchingOptions(),
             MaxActiveProfiles = maxActiveProfiles,
+            PassivatedProfileCacheBytes = passivatedProfileCacheBytes,
         },
         (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
         var host = builder.Build();
