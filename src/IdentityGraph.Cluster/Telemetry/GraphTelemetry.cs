@@ -41,6 +41,8 @@ public sealed class GraphTelemetry : BackgroundService
         meter.CreateObservableGauge("identitygraph.active_entities", ObserveEntities, "{entity}",
             "Entities this node holds in memory, by type (profile, index: identifier-index slices).");
         var passivated = Persistence.PassivatedProfiles.Get(system);
+        meter.CreateObservableGauge("identitygraph.passivated_profiles", () => passivated.Count, "{profile}",
+            "Passivated profiles whose state this node keeps for their next activation.");
         meter.CreateObservableGauge("identitygraph.passivated_profiles.bytes", () => passivated.Bytes, "By",
             "Memory held by the states of passivated profiles kept for their next activation (IdentityGraph:Graph:PassivatedProfileCacheMiB).");
         meter.CreateObservableCounter("identitygraph.passivated_profiles.hits", () => passivated.Hits, "{activation}",
