@@ -111,6 +111,54 @@ public sealed class ImportGuardTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The index slice count follows the database: a new one gets 16 slices; one written with 64 (every database from
+    /// before the default changed) is read with 64 when the setting is left alone, so a returning customer is found;
+    /// an explicit count that differs from the database's is refused at start.
+    /// </summary>
+    [Fact]
+    public async Task The_index_slice_count_is_the_one_the_database_was_written_with()
+    {
+        var input = Path.Combine(directory, "ann.jsonl");
+        await File.WriteAllTextAsync(input, Ann + "\n");
+        var fresh = Path.Combine(directory, "fresh.db");
+        var (exitCode, _, stderr) = await Run("import", "--in", input, "--persistence", "sqlite:" + fresh);
+        Assert.True(exitCode == 0, stderr);
+        Assert.Equal(["16"], await IndexSliceCountsAsync(fresh));
+
+        var written64 = Path.Combine(directory, "written64.db");
+        (exitCode, _, stderr) = await NormalizeCommandTests.RunExecutable(
+            ["import", "--in", input, "--persistence", "sqlite:" + written64], "", TimeSpan.FromMinutes(5), ("IdentityGraph__Graph__IndexSlices", "64"));
+        Assert.True(exitCode == 0, stderr);
+
+        (exitCode, var stdout, stderr) = await Run("import", "--in", input, "--persistence", "sqlite:" + written64);
+        Assert.True(exitCode == 0, stderr);
+        Assert.Matches(@"nothing new\s+1\b", stdout);
+        Assert.Equal(["64"], await IndexSliceCountsAsync(written64));
+
+        (exitCode, _, stderr) = await NormalizeCommandTests.RunExecutable(
+            ["import", "--in", input, "--persistence", "sqlite:" + written64], "", TimeSpan.FromMinutes(5), ("IdentityGraph__Graph__IndexSlices", "16"));
+        Assert.Equal(2, exitCode);
+        Assert.Contains("another slice count", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>The slice counts of the index rows in a SQLite database (the middle part of <c>index-{count}-{slice}</c>).</summary>
+    private static async Task<List<string>> IndexSliceCountsAsync(string database)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT persistence_id FROM journal WHERE persistence_id LIKE 'index-%' UNION SELECT DISTINCT persistence_id FROM snapshot WHERE persistence_id LIKE 'index-%';";
+        var counts = new SortedSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            counts.Add(reader.GetString(0).Split('-')[1]);
+        }
+
+        return [.. counts];
+    }
+
     private static Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args) =>
         NormalizeCommandTests.RunExecutable(args, "", TimeSpan.FromMinutes(5));
 }

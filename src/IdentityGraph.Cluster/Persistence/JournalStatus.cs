@@ -116,6 +116,39 @@ public sealed class JournalStatus(StorageSettings storage, int indexSlices = Cor
         return null;
     }
 
+    /// <summary>
+    /// The slice count the database's identifier index was written with (read from a slice's persistence id,
+    /// <c>index-{count}-{slice}</c>), or null when it holds no index yet. Throws when the database cannot be read.
+    /// </summary>
+    public async Task<int?> WrittenIndexSlicesAsync(CancellationToken cancellationToken = default)
+    {
+        if (storage.SqliteFile is { } file && !File.Exists(file))
+        {
+            return null;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        foreach (var table in new[] { "journal", "snapshot" })
+        {
+            try
+            {
+                await using var command = Command(connection, $"SELECT persistence_id FROM {table} WHERE persistence_id LIKE 'index-%' LIMIT 1");
+                if (await command.ExecuteScalarAsync(cancellationToken) is string persistenceId &&
+                    persistenceId.Split('-') is [_, var count, _] &&
+                    int.TryParse(count, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var slices))
+                {
+                    return slices;
+                }
+            }
+            catch (DbException e) when (IsMissingTable(e))
+            {
+                // Not created yet: no index in it.
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The persistence-id prefix of the per-identifier entities of the design before index slices.</summary>
     public const string LegacyIdentifierPrefix = "identifier-";
 

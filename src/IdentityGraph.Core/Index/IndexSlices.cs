@@ -9,8 +9,11 @@ namespace IdentityGraph.Core.Index;
 /// </summary>
 public static class IndexSlices
 {
-    /// <summary>The slice count the design starts with (docs/identifier-index.md).</summary>
-    public const int DefaultSliceCount = 64;
+    /// <summary>
+    /// The slice count a new database's index gets (docs/identifier-index.md › Slice count); a database keeps the count
+    /// it was first written with (databases written before 2026-12-07 have 64).
+    /// </summary>
+    public const int DefaultSliceCount = 16;
 
     /// <summary>The largest slice count accepted.</summary>
     public const int MaxSliceCount = 65536;

@@ -77,6 +77,7 @@ public static class DemoCommand
             var storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory.FullName, "identitygraph.db"));
             var httpUri = FreeOrFallback("HTTP", ServeCommand.HttpOption(parse.GetValue(http) ?? server.Http.Url));
             var grpcUri = ServeCommand.GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl) is { } g ? FreeOrFallback("gRPC", g) : null;
+            await IndexSliceCount.ResolveAsync(server.Graph, storage, cancellationToken);
             await using var app = NodeHost.Build(configuration, new NodeSettings(server, storage, kafka, httpUri, grpcUri), LogLevel.Warning);
 
             AnsiConsole.MarkupLine($"[bold]IdentityGraph demo[/]: dev broker [blue]{broker.BootstrapServers}[/], SQLite [blue]{Markup.Escape(storage.DisplayString)}[/], one node");

@@ -63,6 +63,7 @@ public static class ServeCommand
                 options.Ingestion.InstanceId = server.DefaultInstanceId();
             }
 
+            await IndexSliceCount.ResolveAsync(server.Graph, storage, CancellationToken.None);
             var settings = new NodeSettings(server, storage, options, httpUri, GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl));
             await using var app = NodeHost.Build(configuration, settings);
             // Not the command's token: the host stops gracefully on SIGTERM by itself, also while it starts.

@@ -130,7 +130,9 @@ public sealed class GraphSettings
     /// <summary><paramref name="options"/> with this section's values: the one place that maps them, for every command.</summary>
     public IdentityGraphOptions ApplyTo(IdentityGraphOptions options) => options with
     {
-        IndexSlices = IndexSlices,
+        IndexSlices = IndexSlices > 0
+            ? IndexSlices
+            : throw new InvalidOperationException("IdentityGraph:Graph:IndexSlices is 'as written': resolve it from the database first (IndexSliceCount)."),
         IndexSnapshotEvery = IndexSnapshotEvery,
         MaxActiveProfiles = MaxActiveProfiles,
         PassivatedProfileCacheBytes = PassivatedProfileCacheMiB * 1024L * 1024L,
@@ -139,9 +141,10 @@ public sealed class GraphSettings
 
     /// <summary>
     /// Slices of the identifier index. Fixed for the life of a database (a node refuses a database written with another
-    /// count); 64 keeps every slice's share of a 10-million-identifier graph below 200,000 entries.
+    /// count). 0, the default: as the database was written (databases from before 2026-12-07 have 64), and
+    /// <see cref="Core.Index.IndexSlices.DefaultSliceCount"/> (16) for a database without an index yet.
     /// </summary>
-    public int IndexSlices { get; set; } = Core.Index.IndexSlices.DefaultSliceCount;
+    public int IndexSlices { get; set; }
 
     /// <summary>An index slice saves a snapshot, and deletes the events before it, every this many events.</summary>
     public int IndexSnapshotEvery { get; set; } = 500;
@@ -164,9 +167,9 @@ public sealed class GraphSettings
     public IEnumerable<string> Validate()
     {
         const string prefix = ServerSettings.Section + ":Graph";
-        if (IndexSlices is < 1 or > 4096)
+        if (IndexSlices is < 0 or > 4096)
         {
-            yield return $"{prefix}:IndexSlices must be between 1 and 4096 (was {IndexSlices}).";
+            yield return $"{prefix}:IndexSlices must be between 1 and 4096, or 0 for the count the database was written with (was {IndexSlices}).";
         }
 
         if (IndexSnapshotEvery is < 10 or > 1_000_000)

@@ -26,6 +26,7 @@ public static class GraphHost
             throw new ConfigurationException(problems);
         }
 
+        await IndexSliceCount.ResolveAsync(server.Graph, storage, cancellationToken);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(new ObservationNormalizer(

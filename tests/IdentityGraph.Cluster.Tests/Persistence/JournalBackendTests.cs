@@ -80,13 +80,15 @@ public abstract class JournalBackendTests
     /// <summary>
     /// Rows the node's index cannot read are found, so that start-up can refuse them: those of the design before index
     /// slices (<c>identifier-…</c> entities) and slices written with another slice count. A new database and one of
-    /// today's design with the same count have none.
+    /// today's design with the same count have none. The count an index was written with is read back (what a node
+    /// set to "as written" starts with).
     /// </summary>
     protected async Task Index_rows_this_node_cannot_read_are_found()
     {
         var storage = await StorageAsync();
         var status = new JournalStatus(storage, indexSlices: 64);
         Assert.Null(await status.UnreadableIndexRowAsync());
+        Assert.Null(await status.WrittenIndexSlicesAsync());
 
         var system = TestSystems.Start(storage, "legacy");
         try
@@ -95,6 +97,7 @@ public abstract class JournalBackendTests
             await today.Ask<JournalProbe.Appended>(new JournalProbe.Append(new IdentifierOwnerSetEvent { Owner = "01HA" }), TestSystems.AskTimeout);
             Assert.Null(await status.UnreadableIndexRowAsync());
             Assert.Equal("index-64-7", await new JournalStatus(storage, indexSlices: 32).UnreadableIndexRowAsync());
+            Assert.Equal(64, await new JournalStatus(storage, indexSlices: 32).WrittenIndexSlicesAsync());
 
             var old = system.ActorOf(JournalProbe.Props(JournalStatus.LegacyIdentifierPrefix + "email:3f2a"));
             await old.Ask<JournalProbe.Appended>(new JournalProbe.Append(new IdentifierOwnerSetEvent { Owner = "01HA" }), TestSystems.AskTimeout);

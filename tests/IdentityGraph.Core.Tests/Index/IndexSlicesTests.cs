@@ -38,8 +38,8 @@ public sealed class IndexSlicesTests
         var card = Keyer.KeyOf(new NormalizedIdentifier(IdentifierType.MembershipCard, "club", "AB12"));
         Assert.StartsWith("1bfbbe5c", email.Value, StringComparison.Ordinal);
         Assert.StartsWith("f94c1ed3", card.Value, StringComparison.Ordinal);
-        Assert.Equal(28, IndexSlices.SliceOf(email, IndexSlices.DefaultSliceCount));
-        Assert.Equal(19, IndexSlices.SliceOf(card, IndexSlices.DefaultSliceCount));
+        Assert.Equal(28, IndexSlices.SliceOf(email, 64));
+        Assert.Equal(19, IndexSlices.SliceOf(card, 64));
         Assert.Equal(48732, IndexSlices.SliceOf(email, IndexSlices.MaxSliceCount));
         Assert.Equal(7891, IndexSlices.SliceOf(card, IndexSlices.MaxSliceCount));
     }
