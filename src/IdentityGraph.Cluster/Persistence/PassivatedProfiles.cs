@@ -25,7 +25,10 @@ namespace IdentityGraph.Cluster.Persistence;
 /// </remarks>
 public sealed class PassivatedProfiles : IExtension
 {
-    /// <summary>Bytes counted per entry beside its state: the key, the entry and its list node.</summary>
+    /// <summary>
+    /// Bytes counted per entry beside its serialised state, for the key, the entry and its list node. An estimate on the
+    /// low side (they take about 250 bytes with the dictionary's headroom): the budget bounds the states, not the heap.
+    /// </summary>
     internal const int EntryOverhead = 160;
 
     private readonly Lock gate = new();
@@ -79,6 +82,7 @@ public sealed class PassivatedProfiles : IExtension
     /// <summary>Forgets <paramref name="persistenceId"/>'s state (a profile whose history is rewritten must not come back from here).</summary>
     public void Forget(string persistenceId)
     {
+        knownHighest.TryRemove(persistenceId, out _);
         lock (gate)
         {
             if (entries.Remove(persistenceId, out var node))

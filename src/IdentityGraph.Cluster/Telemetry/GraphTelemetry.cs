@@ -44,7 +44,7 @@ public sealed class GraphTelemetry : BackgroundService
         meter.CreateObservableGauge("identitygraph.passivated_profiles", () => passivated.Count, "{profile}",
             "Passivated profiles whose state this node keeps for their next activation.");
         meter.CreateObservableGauge("identitygraph.passivated_profiles.bytes", () => passivated.Bytes, "By",
-            "Memory held by the states of passivated profiles kept for their next activation (IdentityGraph:Graph:PassivatedProfileCacheMiB).");
+            "Passivated profiles' states kept for their next activation, as counted against IdentityGraph:Graph:PassivatedProfileCacheMiB (serialised size plus 160 bytes each).");
         meter.CreateObservableCounter("identitygraph.passivated_profiles.hits", () => passivated.Hits, "{activation}",
             "Profile activations that started from the state kept in memory instead of reading the database's snapshot.");
         meter.CreateObservableCounter("identitygraph.passivated_profiles.evicted", () => passivated.Evicted, "{profile}",
