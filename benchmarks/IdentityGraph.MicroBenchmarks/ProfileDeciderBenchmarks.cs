@@ -32,8 +32,8 @@ public class ProfileDeciderBenchmarks
             known = decided.Events.Aggregate(known, ProfileDecider.Apply);
         }
 
-        // The same customer seen again one hour later.
-        var again = Samples.Normalized(0) with { ObservationId = "bench-repeat", ObservedAt = Samples.Start.AddHours(1) };
+        // The same customer seen again the next day (last-seen is a UTC day: a same-day repeat decides no event at all).
+        var again = Samples.Normalized(0) with { ObservationId = "bench-repeat", ObservedAt = Samples.Start.AddDays(1) };
         repeat = new Core.Profiles.ObserveProfile(again);
         repeatEvent = ProfileDecider.Decide(known, repeat).Events[0];
     }
