@@ -84,7 +84,27 @@ public sealed class JournalStatus(StorageSettings storage, int indexSlices = Cor
     /// another slice count (<c>index-{count}-…</c>): starting on it would not find those identifiers and would give
     /// every returning customer a second profile. One scan of the persistence ids at start.
     /// </summary>
-    public async Task<string?> UnreadableIndexRowAsync(CancellationToken cancellationToken = default)
+    public Task<string?> UnreadableIndexRowAsync(CancellationToken cancellationToken = default) =>
+        FirstPersistenceIdAsync(
+            $"persistence_id LIKE '{LegacyIdentifierPrefix}%' OR (persistence_id LIKE 'index-%' AND persistence_id NOT LIKE 'index-{indexSlices}-%')",
+            cancellationToken);
+
+    /// <summary>
+    /// The slice count the database's identifier index was written with (read from a slice's persistence id,
+    /// <c>index-{count}-{slice}</c>), or null when it holds no index yet. Throws when the database cannot be read.
+    /// </summary>
+    public async Task<int?> WrittenIndexSlicesAsync(CancellationToken cancellationToken = default) =>
+        await FirstPersistenceIdAsync("persistence_id LIKE 'index-%'", cancellationToken) is { } persistenceId &&
+        persistenceId.Split('-') is [_, var count, _] &&
+        int.TryParse(count, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var slices)
+            ? slices
+            : null;
+
+    /// <summary>
+    /// The first persistence id in the journal, then the snapshot table, that matches <paramref name="condition"/>; null
+    /// for none, for a SQLite file that does not exist yet and for tables not created yet.
+    /// </summary>
+    private async Task<string?> FirstPersistenceIdAsync(string condition, CancellationToken cancellationToken)
     {
         if (storage.SqliteFile is { } file && !File.Exists(file))
         {
@@ -96,12 +116,7 @@ public sealed class JournalStatus(StorageSettings storage, int indexSlices = Cor
         {
             try
             {
-                await using var command = Command(connection, $"""
-                    SELECT persistence_id FROM {table}
-                    WHERE persistence_id LIKE '{LegacyIdentifierPrefix}%'
-                       OR (persistence_id LIKE 'index-%' AND persistence_id NOT LIKE 'index-{indexSlices}-%')
-                    LIMIT 1
-                    """);
+                await using var command = Command(connection, $"SELECT persistence_id FROM {table} WHERE {condition} LIMIT 1");
                 if (await command.ExecuteScalarAsync(cancellationToken) is string persistenceId)
                 {
                     return persistenceId;
@@ -109,40 +124,7 @@ public sealed class JournalStatus(StorageSettings storage, int indexSlices = Cor
             }
             catch (DbException e) when (IsMissingTable(e))
             {
-                // Not created yet: nothing old in it.
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// The slice count the database's identifier index was written with (read from a slice's persistence id,
-    /// <c>index-{count}-{slice}</c>), or null when it holds no index yet. Throws when the database cannot be read.
-    /// </summary>
-    public async Task<int?> WrittenIndexSlicesAsync(CancellationToken cancellationToken = default)
-    {
-        if (storage.SqliteFile is { } file && !File.Exists(file))
-        {
-            return null;
-        }
-
-        await using var connection = await OpenAsync(cancellationToken);
-        foreach (var table in new[] { "journal", "snapshot" })
-        {
-            try
-            {
-                await using var command = Command(connection, $"SELECT persistence_id FROM {table} WHERE persistence_id LIKE 'index-%' LIMIT 1");
-                if (await command.ExecuteScalarAsync(cancellationToken) is string persistenceId &&
-                    persistenceId.Split('-') is [_, var count, _] &&
-                    int.TryParse(count, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var slices))
-                {
-                    return slices;
-                }
-            }
-            catch (DbException e) when (IsMissingTable(e))
-            {
-                // Not created yet: no index in it.
+                // Not created yet: nothing in it.
             }
         }
 

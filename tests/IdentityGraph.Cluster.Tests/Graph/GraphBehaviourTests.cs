@@ -449,12 +449,7 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
             NewProfiles.Get(graph.System).Mark(ProfileEntity.PersistenceIdOf(created.ProfileId.Value));
             var linked = await graph.Resolver.ResolveAsync(Observe("wm2", T0.AddHours(1), "ann@example.com", "ann.work@example.com"));
 
-            Assert.Equal(new ResolveResult(created.ProfileId, ResolveOutcome.Linked, 0), linked);
-            var profile = await graph.Resolver.GetProfileAsync(created.ProfileId);
-            Assert.NotNull(profile);
-            Assert.Equal(3, profile.Content.Identifiers.Count);
-            var rows = await JournalRows(graph.System);
-            Assert.Equal(2, rows.ByPersistenceId[ProfileEntity.PersistenceIdOf(created.ProfileId.Value)]);
+            await AssertLinkedAfterRecoveryAsync(graph, created.ProfileId, linked, journalRows: 2);
         }
     }
 
@@ -534,12 +529,7 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         cache.Keep(annId, firstKept.SequenceNr, firstKept.StoredSnapshotAt, firstKept.Snapshot(), cache.Peek(annId)!.Shard);
         var linked = await graph.Resolver.ResolveAsync(Observe("pp4", T0.AddDays(2), "ann@example.com", "ann.work@example.com"));
 
-        Assert.Equal(new ResolveResult(ann.ProfileId, ResolveOutcome.Linked, 0), linked);
-        var profile = await graph.Resolver.GetProfileAsync(ann.ProfileId);
-        Assert.NotNull(profile);
-        Assert.Equal(3, profile.Content.Identifiers.Count);
-        var rows = await JournalRows(graph.System);
-        Assert.Equal(3, rows.ByPersistenceId[annId]);
+        await AssertLinkedAfterRecoveryAsync(graph, ann.ProfileId, linked, journalRows: 3);
     }
 
     /// <summary>
@@ -563,6 +553,20 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         await graph.Resolver.ResolveAsync(Observe("pp2", T0, "bob@example.com"));
         await WaitUntil(() => cache.Peek(annId)?.SequenceNr > firstKept.SequenceNr, TimeSpan.FromSeconds(10), "Ann's newer state kept");
         return (ann, annId, firstKept, returns);
+    }
+
+    /// <summary>
+    /// After a wrong belief about a profile's history was caught by the journal: the observation linked its third
+    /// identifier to the profile, which holds all three, with <paramref name="journalRows"/> events and no duplicate.
+    /// </summary>
+    private static async Task AssertLinkedAfterRecoveryAsync(TestGraph graph, ProfileId profileId, ResolveResult linked, int journalRows)
+    {
+        Assert.Equal(new ResolveResult(profileId, ResolveOutcome.Linked, 0), linked);
+        var profile = await graph.Resolver.GetProfileAsync(profileId);
+        Assert.NotNull(profile);
+        Assert.Equal(3, profile.Content.Identifiers.Count);
+        var rows = await JournalRows(graph.System);
+        Assert.Equal(journalRows, rows.ByPersistenceId[ProfileEntity.PersistenceIdOf(profileId.Value)]);
     }
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan patience, string what)

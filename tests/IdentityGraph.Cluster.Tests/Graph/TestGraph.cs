@@ -38,12 +38,12 @@ public sealed class TestGraph : IAsyncDisposable
     public static async Task<TestGraph> StartAsync(
         StorageSettings storage, int snapshotEvery = 100, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null,
         int maxActiveProfiles = IdentityGraphOptions.DefaultMaxActiveProfiles,
-        long passivatedProfileCacheBytes = IdentityGraphOptions.DefaultPassivatedProfileCacheMiB * 1024L * 1024L)
+        long? passivatedProfileCacheBytes = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(Normalizer);
-        builder.Services.AddIdentityGraph(new IdentityGraphOptions
+        var options = new IdentityGraphOptions
         {
             Storage = storage,
             ShardCount = 10,
@@ -52,9 +52,13 @@ public sealed class TestGraph : IAsyncDisposable
             Limits = limits ?? Core.Profiles.ProfileLimits.Default,
             Batching = batching ?? new BatchingOptions(),
             MaxActiveProfiles = maxActiveProfiles,
-            PassivatedProfileCacheBytes = passivatedProfileCacheBytes,
-        },
-        (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
+        };
+        if (passivatedProfileCacheBytes is { } cacheBytes)
+        {
+            options = options with { PassivatedProfileCacheBytes = cacheBytes };
+        }
+
+        builder.Services.AddIdentityGraph(options, (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
         var host = builder.Build();
         await host.StartAsync();
         return new TestGraph(host, storage);
