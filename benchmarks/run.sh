@@ -125,8 +125,9 @@ start_serve() { # start_serve NAME SYSTEM PERSISTENCE: a fresh dev broker and se
   local name="$1" system="$2" persistence="$3"
   start_broker "$name"
   local http grpc; http="$(free_port)"; grpc="$(free_port)"
-  record "IdentityGraph__Http__GrpcUrl=http://127.0.0.1:$grpc dotnet $server_dll serve --kafka $bootstrap --persistence '$persistence' --http http://127.0.0.1:$http"
-  IdentityGraph__Http__GrpcUrl="http://127.0.0.1:$grpc" dotnet "$server_dll" serve --kafka "$bootstrap" --persistence "$persistence" \
+  # The dev broker does not answer DescribeConfigs: its message limit is given, or the outbox waits 5 s for it.
+  record "IdentityGraph__Http__GrpcUrl=http://127.0.0.1:$grpc IdentityGraph__Kafka__Outbox__MaxMessageBytes=1000000 dotnet $server_dll serve --kafka $bootstrap --persistence '$persistence' --http http://127.0.0.1:$http"
+  IdentityGraph__Http__GrpcUrl="http://127.0.0.1:$grpc" IdentityGraph__Kafka__Outbox__MaxMessageBytes=1000000 dotnet "$server_dll" serve --kafka "$bootstrap" --persistence "$persistence" \
     --http "http://127.0.0.1:$http" > "$run_dir/serve-$name.out" 2> "$run_dir/serve-$name.err" &
   serve_pid=$!; pids+=("$serve_pid")
   for _ in $(seq 1 600); do

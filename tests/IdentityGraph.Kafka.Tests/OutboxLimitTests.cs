@@ -14,14 +14,25 @@ namespace IdentityGraph.Kafka.Tests;
 public sealed class OutboxLimitTests() : DevBrokerTestBase("identitygraph-outbox-", partitions: 3)
 {
     private const int Limit = 8000;
-    [Fact]
-    public async Task An_event_above_the_message_limit_is_dead_lettered_with_its_code_and_later_events_of_other_profiles_arrive()
+    /// <param name="limitFrom">
+    /// Where the limit comes from: the producer's <c>message.max.bytes</c>, or the topics' limit as configured
+    /// (<c>Outbox:MaxMessageBytes</c>, for a broker that does not answer DescribeConfigs, as this one does not).
+    /// </param>
+    [Theory]
+    [InlineData("producer")]
+    [InlineData("configured topic limit")]
+    public async Task An_event_above_the_message_limit_is_dead_lettered_with_its_code_and_later_events_of_other_profiles_arrive(string limitFrom)
     {
-        var options = new KafkaOptions
+        var options = new KafkaOptions { BootstrapServers = Broker.BootstrapServers };
+        if (limitFrom == "producer")
         {
-            BootstrapServers = Broker.BootstrapServers,
-            Outbox = { Producer = new() { ["message.max.bytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
-        };
+            options.Outbox.Producer["message.max.bytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            options.Outbox.MaxMessageBytes = Limit;
+        }
+
         using var node = await StartNodeAsync(options);
 
         var big = TestNode.Observation("big-1", "big@shop.example");
@@ -58,9 +69,6 @@ public sealed class OutboxLimitTests() : DevBrokerTestBase("identitygraph-outbox
         Assert.True(statistics.Checkpoint > 0);
         await node.StopAsync();
     }
-
-
-
 
     private Task<IHost> StartNodeAsync(KafkaOptions options) => TestNode.StartAsync(options, WorkDirectory);
 

@@ -96,7 +96,8 @@ public static class IdentityGraphHostingExtensions
 
     /// <summary>
     /// Adds the actor system with the graph, an <see cref="IdentityResolver"/> singleton, the journal's
-    /// <see cref="JournalStatus"/> and the graph's metrics (<see cref="GraphTelemetry"/>). Needs an
+    /// <see cref="JournalStatus"/>, the graph's metrics (<see cref="GraphTelemetry"/>) and the index's start with the node
+    /// (<see cref="IndexStartup"/>). Needs an
     /// <see cref="ObservationNormalizer"/> in the container.
     /// </summary>
     public static IServiceCollection AddIdentityGraph(
@@ -133,6 +134,8 @@ public static class IdentityGraphHostingExtensions
                 _ => resolver.Stop(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return resolver;
         });
+        services.AddSingleton<IndexStartup>();
+        services.AddHostedService(provider => provider.GetRequiredService<IndexStartup>());
         return services;
     }
 }

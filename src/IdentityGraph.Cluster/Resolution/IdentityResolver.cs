@@ -189,6 +189,13 @@ public sealed partial class IdentityResolver : IDisposable
         return owner is null ? null : await GetLiveProfileAsync(owner, cancellationToken);
     }
 
+    /// <summary>
+    /// Starts every index slice (each recovers its part of the index from the journal) and waits until all answer, so
+    /// that the first observations after start do not wait for it.
+    /// </summary>
+    public Task StartIndexAsync(CancellationToken cancellationToken = default) =>
+        Task.WhenAll(Enumerable.Range(0, sliceCount).Select(slice => Ask<OwnersAnswer>(index, new LookupOwners { Slice = SliceEntityId(slice) }, cancellationToken)));
+
     /// <summary>The durable owner of one identifier: a dictionary look-up in its slice; activates no profile.</summary>
     private async Task<string?> OwnerOfAsync(IdentifierKey key, CancellationToken cancellationToken)
     {

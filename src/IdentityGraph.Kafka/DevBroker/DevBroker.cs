@@ -21,6 +21,12 @@ namespace IdentityGraph.Kafka;
 /// </remarks>
 public sealed class DevBroker : IAsyncDisposable
 {
+    /// <summary>
+    /// The record size the outbox may produce here: the mock cluster does not answer DescribeConfigs, so this is what
+    /// the outbox assumed after waiting for it in vain (Kafka's default topic limit less batch overhead).
+    /// </summary>
+    public const int MaxMessageBytes = Outbox.MessageSizeLimit.Default;
+
     private const string Host = "127.0.0.1";
 
     private readonly Lock gate = new();

@@ -203,6 +203,13 @@ public sealed class OutboxOptions
     /// <summary>librdkafka producer properties that override ours.</summary>
     public Dictionary<string, string> Producer { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The output topics' <c>max.message.bytes</c>, for a broker that does not say: 0 (the default) reads it with
+    /// DescribeConfigs when the outbox starts, which a broker without that permission refuses and the dev broker never
+    /// answers (the outbox then waits 5 s and assumes 1,000,000). <c>demo</c> and <c>serve --embedded-kafka</c> set it.
+    /// </summary>
+    public int MaxMessageBytes { get; set; }
+
     internal IEnumerable<string> Validate(string prefix)
     {
         if (string.IsNullOrWhiteSpace(ProfileEventsTopic) || string.IsNullOrWhiteSpace(ProfilesTopic) || string.IsNullOrWhiteSpace(DeadLetterTopic))
@@ -233,6 +240,11 @@ public sealed class OutboxOptions
         if (DrainTimeout <= TimeSpan.Zero)
         {
             yield return $"{prefix}:DrainTimeout must be positive.";
+        }
+
+        if (MaxMessageBytes != 0 && MaxMessageBytes is < 1024 or > 100 * 1024 * 1024)
+        {
+            yield return $"{prefix}:MaxMessageBytes must be 0 (read from the broker) or between 1024 and 104857600 (was {MaxMessageBytes}).";
         }
 
         // Below 10 ms the catch-up would be a busy poll; a day bounds what a typo can delay.

@@ -7,7 +7,7 @@ namespace IdentityGraph.Kafka.Outbox;
 
 /// <summary>
 /// The largest record the outbox may produce: the smallest of the output topics' <c>max.message.bytes</c> (read from
-/// the broker with DescribeConfigs), and the producer's own <c>message.max.bytes</c> when it is set. A broker that does
+/// the broker with DescribeConfigs, or as configured), and the producer's own <c>message.max.bytes</c> when it is set. A broker that does
 /// not answer (no DescribeConfigs permission, the dev broker, a time-out) leaves Kafka's default, 1,000,000 bytes
 /// (rounded down from the broker's 1,048,588 so that batch overhead fits).
 /// </summary>
@@ -24,25 +24,18 @@ public static class MessageSizeLimit
 
     private static readonly TimeSpan DescribeTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Reads the limit for <paramref name="topics"/>; never throws.</summary>
-    public static async Task<int> ReadAsync(ClientConfig client, IReadOnlyCollection<string> topics, int? producerLimit, ILogger logger)
+    /// <summary>
+    /// Reads the limit for <paramref name="topics"/>, or takes <paramref name="configuredLimit"/> (the topics' limit as
+    /// configured, 0 for none) without asking the broker; never throws.
+    /// </summary>
+    public static async Task<int> ReadAsync(ClientConfig client, IReadOnlyCollection<string> topics, int? producerLimit, int configuredLimit, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(topics);
-        int? brokerLimit = null;
+        int? brokerLimit = configuredLimit > 0 ? configuredLimit : null;
         try
         {
-            using var admin = new AdminClientBuilder(new AdminClientConfig(client)).Build();
-            var described = await admin.DescribeConfigsAsync(
-                topics.Select(t => new ConfigResource { Type = ResourceType.Topic, Name = t }),
-                new DescribeConfigsOptions { RequestTimeout = DescribeTimeout }).WaitAsync(DescribeTimeout + TimeSpan.FromSeconds(1));
-            foreach (var entry in described.SelectMany(r => r.Entries.Values).Where(e => e.Name == "max.message.bytes"))
-            {
-                if (int.TryParse(entry.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes > 0)
-                {
-                    brokerLimit = Math.Min(brokerLimit ?? int.MaxValue, bytes);
-                }
-            }
+            brokerLimit ??= await DescribeAsync(client, topics);
         }
         catch (Exception e) when (e is KafkaException or TimeoutException or InvalidOperationException)
         {
@@ -52,6 +45,25 @@ public static class MessageSizeLimit
         var limit = Math.Min(brokerLimit ?? Default, producerLimit ?? int.MaxValue);
         logger.MessageLimit(limit, brokerLimit, producerLimit);
         return limit;
+    }
+
+    /// <summary>The smallest <c>max.message.bytes</c> of <paramref name="topics"/>, null when none says.</summary>
+    private static async Task<int?> DescribeAsync(ClientConfig client, IReadOnlyCollection<string> topics)
+    {
+        int? brokerLimit = null;
+        using var admin = new AdminClientBuilder(new AdminClientConfig(client)).Build();
+        var described = await admin.DescribeConfigsAsync(
+            topics.Select(t => new ConfigResource { Type = ResourceType.Topic, Name = t }),
+            new DescribeConfigsOptions { RequestTimeout = DescribeTimeout }).WaitAsync(DescribeTimeout + TimeSpan.FromSeconds(1));
+        foreach (var entry in described.SelectMany(r => r.Entries.Values).Where(e => e.Name == "max.message.bytes"))
+        {
+            if (int.TryParse(entry.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes > 0)
+            {
+                brokerLimit = Math.Min(brokerLimit ?? int.MaxValue, bytes);
+            }
+        }
+
+        return brokerLimit;
     }
 
     /// <summary>The producer's <c>message.max.bytes</c> when the configuration sets it.</summary>

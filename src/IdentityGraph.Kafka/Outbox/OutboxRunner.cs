@@ -77,6 +77,7 @@ internal sealed class OutboxRunner : UntypedActor
             options.BaseConfig("outbox-admin"),
             [options.Outbox.ProfileEventsTopic, options.Outbox.ProfilesTopic, options.Outbox.DeadLetterTopic],
             MessageSizeLimit.ProducerLimit(options.Outbox.Producer),
+            options.Outbox.MaxMessageBytes,
             logger);
         producer = BuildProducer(limit);
         var feed = new ProfileChangeFeed(system, new ProfileChangeFeedOptions

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using IdentityGraph.Cluster.Export;
+using IdentityGraph.Cluster.Hosting;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Contracts.V1;
@@ -73,7 +74,7 @@ public static class DemoCommand
             await SettingsLoader.Identity(configuration).WarnIfDevelopmentSecretAsync(Console.Error);
             var server = SettingsLoader.Server(configuration);
             await using var broker = StartBroker(parse.GetValue(kafkaPort));
-            var kafka = ServeCommand.KafkaSettings(configuration, broker.BootstrapServers);
+            var kafka = ServeCommand.DevBrokerKafkaSettings(configuration, broker);
             var storage = StorageSettings.Parse("sqlite:" + Path.Combine(directory.FullName, "identitygraph.db"));
             var httpUri = FreeOrFallback("HTTP", ServeCommand.HttpOption(parse.GetValue(http) ?? server.Http.Url));
             var grpcUri = ServeCommand.GrpcOption(parse.GetValue(grpc) ?? server.Http.GrpcUrl) is { } g ? FreeOrFallback("gRPC", g) : null;
@@ -82,6 +83,8 @@ public static class DemoCommand
 
             AnsiConsole.MarkupLine($"[bold]IdentityGraph demo[/]: dev broker [blue]{broker.BootstrapServers}[/], SQLite [blue]{Markup.Escape(storage.DisplayString)}[/], one node");
             await NodeHost.StartAsync(app, cancellationToken);
+            // Part of start-up: the clock of the summary starts with the first record.
+            await app.Services.GetRequiredService<IndexStartup>().Started.WaitAsync(cancellationToken);
             var run = await StreamAsync(app, broker.BootstrapServers, new DemoData(parse.GetValue(seed), population), observations, cancellationToken);
             await PrintSummaryAsync(app, run, broker.BootstrapServers, httpUri, grpcUri);
 

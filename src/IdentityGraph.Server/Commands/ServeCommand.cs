@@ -57,7 +57,7 @@ public static class ServeCommand
             var storage = PersistenceOption.Parse(parse.GetValue(persistence), configuration);
             var httpUri = HttpOption(parse.GetValue(http) ?? server.Http.Url);
             await using var broker = parse.GetValue(embedded) ? StartEmbeddedBroker(parse.GetValue(embeddedPort)) : null;
-            var options = KafkaSettings(configuration, broker?.BootstrapServers ?? parse.GetValue(kafka));
+            var options = broker is null ? KafkaSettings(configuration, parse.GetValue(kafka)) : DevBrokerKafkaSettings(configuration, broker);
             if (string.IsNullOrWhiteSpace(options.Ingestion.InstanceId))
             {
                 options.Ingestion.InstanceId = server.DefaultInstanceId();
@@ -109,6 +109,22 @@ public static class ServeCommand
         if (!string.IsNullOrWhiteSpace(bootstrapServers))
         {
             options.BootstrapServers = bootstrapServers;
+        }
+
+        return options;
+    }
+
+    /// <summary>
+    /// Section <c>IdentityGraph:Kafka</c> for the dev broker <paramref name="broker"/>: its address, and its message limit
+    /// for the outbox unless configured (it does not answer DescribeConfigs; asking would delay the outbox 5 s).
+    /// </summary>
+    public static KafkaOptions DevBrokerKafkaSettings(IConfiguration configuration, DevBroker broker)
+    {
+        ArgumentNullException.ThrowIfNull(broker);
+        var options = KafkaSettings(configuration, broker.BootstrapServers);
+        if (options.Outbox.MaxMessageBytes == 0)
+        {
+            options.Outbox.MaxMessageBytes = DevBroker.MaxMessageBytes;
         }
 
         return options;

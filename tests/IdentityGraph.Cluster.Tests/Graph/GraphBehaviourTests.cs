@@ -10,6 +10,7 @@ using Akka.Streams.Dsl;
 using Google.Protobuf.WellKnownTypes;
 using IdentityGraph.Cluster.Entities;
 using IdentityGraph.Cluster.Export;
+using IdentityGraph.Cluster.Hosting;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Cluster.Tests.Infrastructure;
@@ -18,6 +19,7 @@ using IdentityGraph.Core.Identifiers;
 using IdentityGraph.Core.Observations;
 using IdentityGraph.Core.Profiles;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -291,6 +293,31 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         await using (var graph = await TestGraph.StartAsync(storage, snapshotEvery: 1_000_000))
         {
             Assert.Equal(before, await graph.Resolver.GetProfileAsync(id));
+        }
+    }
+
+    /// <summary>
+    /// A (re)started node recovers every index slice when it starts, not when the first observation or lookup reaches
+    /// it: the first observations after a restart do not wait for the index to load.
+    /// </summary>
+    protected async Task The_index_starts_with_the_node()
+    {
+        var storage = await StorageAsync("index-start");
+        await using (var graph = await TestGraph.StartAsync(storage))
+        {
+            await graph.Resolver.ResolveAsync(Observe("is1", T0, "start@example.com", "+45 30 00 11 00"));
+        }
+
+        await using (var graph = await TestGraph.StartAsync(storage))
+        {
+            await graph.Services.GetRequiredService<IndexStartup>().Started.WaitAsync(TimeSpan.FromSeconds(60));
+            var index = graph.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<IndexRegion>();
+            var state = await index.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+            var slices = state.Shards.SelectMany(s => s.EntityIds).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(Enumerable.Range(0, Core.Index.IndexSlices.DefaultSliceCount).Select(n => $"{Core.Index.IndexSlices.DefaultSliceCount}-{n}").Order(StringComparer.Ordinal), slices);
+
+            // And they hold the index: the observation's identifiers are found.
+            Assert.NotNull(await graph.Resolver.FindProfileByKeyAsync(Key(IdentifierType.Email, "start@example.com")));
         }
     }
 
@@ -626,6 +653,9 @@ public sealed class SqliteGraphBehaviourTests(ITestOutputHelper output) : GraphB
     public Task A_restarted_graph_holds_all_the_data_on_sqlite() => A_restarted_graph_holds_all_the_data();
 
     [Fact]
+    public Task The_index_starts_with_the_node_on_sqlite() => The_index_starts_with_the_node();
+
+    [Fact]
     public Task A_new_profile_is_activated_without_reading_the_database_on_sqlite() => A_new_profile_is_activated_without_reading_the_database();
 
     [Fact]
@@ -670,6 +700,9 @@ public sealed class PostgresGraphBehaviourTests(PostgresServer server, ITestOutp
 
     [PostgresFact]
     public Task A_restarted_graph_holds_all_the_data_on_postgres() => A_restarted_graph_holds_all_the_data();
+
+    [Fact]
+    public Task The_index_starts_with_the_node_on_postgres() => The_index_starts_with_the_node();
 
     [PostgresFact]
     public Task A_new_profile_is_activated_without_reading_the_database_on_postgres() => A_new_profile_is_activated_without_reading_the_database();

@@ -29,6 +29,8 @@ public sealed class TestGraph : IAsyncDisposable
 
     public IdentityResolver Resolver => host.Services.GetRequiredService<IdentityResolver>();
 
+    public IServiceProvider Services => host.Services;
+
     public Akka.Actor.ActorSystem System => host.Services.GetRequiredService<Akka.Actor.ActorSystem>();
 
     public static ObservationNormalizer Normalizer { get; } = new(
