@@ -1,6 +1,7 @@
 using IdentityGraph.Cluster.Resolution;
 using IdentityGraph.Contracts.V1;
 using IdentityGraph.Kafka.Hosting;
+using IdentityGraph.Kafka.Outbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -8,9 +9,9 @@ namespace IdentityGraph.Kafka.Tests;
 
 /// <summary>
 /// What triggers publishing, with real parts (dev broker, SQLite journal, actor systems): a write on the node that runs
-/// the outbox wakes it at once (its persist callback raises the node's <c>ProfileChangeSignal</c>); what no signal
-/// announced — events written before the outbox started, or by another node — is published by the catch-up read from
-/// the checkpoint.
+/// the outbox wakes it at once and hands over the profile's states (its persist callback raises the node's
+/// <c>ProfileChangeSignal</c>); what no signal announced — events written before the outbox started, or by another
+/// node — is published by the catch-up read from the checkpoint, its states rebuilt from the journal.
 /// </summary>
 public sealed class OutboxWakeUpTests() : DevBrokerTestBase("identitygraph-wakeup-", partitions: 3)
 {
@@ -34,6 +35,12 @@ public sealed class OutboxWakeUpTests() : DevBrokerTestBase("identitygraph-wakeu
         linked.Identifiers.Add(new Identifier { Type = IdentifierType.CustomerId, Value = "c-1", Namespace = "shop" });
         await ProduceAsync(linked);
         await WaitForPublishedAsync("c-1", "a change to an existing profile");
+
+        // Each change came with the profile's states from the write path: nothing was replayed from the journal, and
+        // version 2 is the whole profile (its state before the change was the one handed over with version 1).
+        var second = Assert.Single(Published(), e => e.Version == 2);
+        Assert.Equal(["c-1", "first@shop.example"], second.Profile.Identifiers.Select(i => i.Value).Order(StringComparer.Ordinal));
+        Assert.Equal(0, node.Services.GetRequiredService<OutboxStatistics>().Replays);
         await node.StopAsync();
     }
 
@@ -47,7 +54,10 @@ public sealed class OutboxWakeUpTests() : DevBrokerTestBase("identitygraph-wakeu
             await before.StopAsync();
         }
 
-        using var node = await TestNode.StartAsync(Options(catchUp: TimeSpan.FromSeconds(1)), WorkDirectory);
+        // No state cache: a change written elsewhere to a profile that already exists can only be built by a replay.
+        var options = Options(catchUp: TimeSpan.FromSeconds(1));
+        options.Outbox.StateCacheSize = 0;
+        using var node = await TestNode.StartAsync(options, WorkDirectory);
         await WaitForPublishedAsync("before1@shop.example", "an event written before the outbox started");
         await WaitForPublishedAsync("before2@shop.example", "an event written before the outbox started");
 
@@ -58,13 +68,21 @@ public sealed class OutboxWakeUpTests() : DevBrokerTestBase("identitygraph-wakeu
             await ResolveAsync(other, TestNode.Observation("other-1", "other1@shop.example"), TestNode.Observation("other-2", "other2@shop.example"));
             await WaitForPublishedAsync("other1@shop.example", "an event written on another node");
             await WaitForPublishedAsync("other2@shop.example", "an event written on another node");
+            var linked = TestNode.Observation("other-3", "before1@shop.example");
+            linked.Identifiers.Add(new Identifier { Type = IdentifierType.CustomerId, Value = "c-9", Namespace = "shop" });
+            await ResolveAsync(other, linked);
+            await WaitForPublishedAsync("c-9", "a change written on another node");
             await other.StopAsync();
         }
 
-        // Each profile once, at version 1: the catch-up neither skips nor repeats (nothing failed in between).
+        // Each profile once, at version 1, and the change at version 2: the catch-up neither skips nor repeats (nothing
+        // failed in between). Version 2 was built by replaying its profile from the journal: the whole profile.
         var published = Published();
-        Assert.Equal(4, published.Count);
-        Assert.All(published, e => Assert.Equal(1, e.Version));
+        Assert.Equal(5, published.Count);
+        Assert.Equal(4, published.Count(e => e.Version == 1));
+        var second = Assert.Single(published, e => e.Version == 2);
+        Assert.Equal(["before1@shop.example", "c-9"], second.Profile.Identifiers.Select(i => i.Value).Order(StringComparer.Ordinal));
+        Assert.Equal(1, node.Services.GetRequiredService<OutboxStatistics>().Replays);
         await node.StopAsync();
     }
 

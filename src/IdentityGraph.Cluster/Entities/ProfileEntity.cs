@@ -266,8 +266,9 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
                 // Persist, not PersistAsync: the redirect must be durable before anyone hears of it.
                 PersistAll(result.Events.Select(WireMapping.ToWire), e =>
                 {
-                    changes.Notify();
+                    var before = state;
                     state = ProfileDecider.Apply(state, WireMapping.FromWire(e));
+                    changes.Durable(PersistenceId, before, state);
                     done.Caller.Tell(new MergeResult { Merged = true, RetiredNow = true });
                     SnapshotIfDue();
                     Resume();
@@ -305,9 +306,12 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         }
 
         // Decide the next command on this state already; reply when the write is durable.
+        var handOff = new Queue<(ProfileState Before, ProfileState After)>(result.Events.Count);
         foreach (var domainEvent in result.Events)
         {
+            var before = state;
             state = ProfileDecider.Apply(state, domainEvent);
+            handOff.Enqueue((before, state));
         }
 
         var wire = result.Events.Select(WireMapping.ToWire).ToList();
@@ -315,7 +319,9 @@ internal sealed class ProfileEntity : UntypedPersistentActor, IWithStash
         lastEnqueued = last;
         PersistAllAsync(wire, e =>
         {
-            changes.Notify();
+            // Callbacks run in write order, one per event: the publisher gets the states around this very event.
+            var (before, after) = handOff.Dequeue();
+            changes.Durable(PersistenceId, before, after);
             if (ReferenceEquals(e, last))
             {
                 sender.Tell(reply);

@@ -18,7 +18,13 @@ public sealed record ProfileChangeFeedOptions
     public int BatchSize { get; init; } = 2000;
 
     /// <summary>Profile states kept to build snapshots without replaying the profile from the journal.</summary>
-    public int StateCacheSize { get; init; } = 50_000;
+    public int StateCacheSize { get; init; } = 10_000;
+
+    /// <summary>
+    /// Most profile states handed over by this node's writes and not yet read (<see cref="ProfileChangeSignal"/>); past
+    /// it, the feed rebuilds them from its cache or the journal.
+    /// </summary>
+    public int HandOffCapacity { get; init; } = 20_000;
 
     /// <summary>
     /// How long the feed waits for a <see cref="ProfileChangeSignal"/> before it reads the journal anyway: the bound on
@@ -39,11 +45,16 @@ public sealed record ProfileChange(ProfileEvent Event, bool EndsProfile, long Of
 /// last event read (also when it was not a profile event): the checkpoint once the batch is delivered.
 /// </summary>
 /// <param name="LastTimestamp">When the last event was written, Unix milliseconds.</param>
-public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp);
+/// <param name="Replayed">
+/// Profiles replayed from the journal to build this batch: events whose states were neither handed over by the
+/// writing entity nor cached (written on another node, before a restart, or past the hand-off's capacity).
+/// </param>
+public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp, int Replayed = 0);
 
 /// <summary>
-/// The journal side of publishing: reads the events tagged <c>profile</c> in journal order after a checkpoint, folds
-/// each onto its profile's state (an LRU cache; a miss replays the profile from the journal) and hands them out as
+/// The journal side of publishing: reads the events tagged <c>profile</c> in journal order after a checkpoint, takes
+/// the profile's states around each from the writing entity's hand-off (<see cref="ProfileChangeSignal"/>) or folds it
+/// onto its profile's state (an LRU cache; a miss replays the profile from the journal), and hands them out as
 /// contract <see cref="ProfileEvent"/>s, in batches. It reads when this node's <see cref="ProfileChangeSignal"/> says
 /// a profile event is durable (many signals coalesce into one read), and at the latest every
 /// <see cref="ProfileChangeFeedOptions.CatchUpInterval"/>, which covers what no signal announced: other nodes' writes
@@ -77,7 +88,7 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
     {
         cache.Clear();
         // Before the first read: a write it does not see is then signalled.
-        using var signal = ProfileChangeSignal.Get(system).Subscribe();
+        using var signal = ProfileChangeSignal.Get(system).Subscribe(options.HandOffCapacity);
         var journal = await ProfileJournal.ReadJournalAsync(system, stopping);
         using var abandon = new CancellationTokenSource();
         using var onStop = stopping.Register(() => abandon.CancelAfter(options.DrainTimeout));
@@ -108,7 +119,7 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
             }
 
             readSinceStop |= stopping.IsCancellationRequested;
-            var (batch, read) = await ReadBatchAsync(journal, position, abandon.Token);
+            var (batch, read) = await ReadBatchAsync(journal, signal, position, abandon.Token);
             if (batch is null)
             {
                 // Abandoned at the drain time-out: the next start reads it again.
@@ -125,7 +136,8 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
     }
 
     /// <summary>One read: up to a batch of events after <paramref name="after"/>, folded; null when abandoned.</summary>
-    private async Task<(ProfileChangeBatch? Batch, int Read)> ReadBatchAsync(SqlReadJournal journal, long after, CancellationToken abandon)
+    private async Task<(ProfileChangeBatch? Batch, int Read)> ReadBatchAsync(
+        SqlReadJournal journal, ProfileChangeSubscription handedOver, long after, CancellationToken abandon)
     {
         var (killSwitch, read) = journal.CurrentEventsByTag(PersistenceHocon.ProfileTag, Offset.Sequence(after))
             .Take(options.BatchSize)
@@ -142,21 +154,33 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
 
             var changes = new List<ProfileChange>(envelopes.Count);
             long offset = after, lastTimestamp = 0;
+            var replayed = 0;
             foreach (var envelope in envelopes)
             {
                 offset = ((Sequence)envelope.Offset).Value;
                 lastTimestamp = envelope.Timestamp;
                 if (ProfileJournal.TryRead(envelope, out var id, out var change))
                 {
-                    var before = cache.Get(envelope.PersistenceId, envelope.SequenceNr - 1)
-                        ?? await ProfileJournal.ReplayAsync(system, id, envelope.SequenceNr - 1, abandon);
-                    var afterChange = ProfileDecider.Apply(before, change);
+                    // The states the writing entity handed over (written on this node), else folded here: from the cache,
+                    // or replayed from the journal.
+                    if (!handedOver.TryTake(envelope.PersistenceId, envelope.SequenceNr, out var before, out var afterChange))
+                    {
+                        before = envelope.SequenceNr == 1 ? ProfileState.Empty : cache.Get(envelope.PersistenceId, envelope.SequenceNr - 1);
+                        if (before is null)
+                        {
+                            before = await ProfileJournal.ReplayAsync(system, id, envelope.SequenceNr - 1, abandon);
+                            replayed++;
+                        }
+
+                        afterChange = ProfileDecider.Apply(before, change);
+                    }
+
                     cache.Put(envelope.PersistenceId, envelope.SequenceNr, afterChange);
                     changes.Add(new ProfileChange(ProfileChanges.ToContract(id, before, change, afterChange), ProfileChanges.EndsProfile(change), offset));
                 }
             }
 
-            return (new ProfileChangeBatch(changes, offset, lastTimestamp), envelopes.Count);
+            return (new ProfileChangeBatch(changes, offset, lastTimestamp, replayed), envelopes.Count);
         }
         catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {

@@ -1,14 +1,19 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Akka.Actor;
+using IdentityGraph.Core.Profiles;
 
 namespace IdentityGraph.Cluster.Publishing;
 
 /// <summary>
-/// A node-local wake-up: "a profile event just became durable in the journal". <c>ProfileEntity</c> raises it in its
-/// persist callbacks; the publisher (<see cref="ProfileChangeFeed"/>) waits on it to read the journal at once instead
-/// of at its next catch-up. It carries nothing that correctness depends on: the journal stays the source of truth, and
-/// a lost or extra signal only moves a read later or earlier. One per actor system (an Akka extension), so every
-/// system in a process — tests run several — has its own; other nodes' writes do not raise it here.
+/// The write path's hand-off to the publisher: "this profile event just became durable in the journal, and here is the
+/// profile's state before and after it". <c>ProfileEntity</c> raises it in its persist callbacks; the publisher
+/// (<see cref="ProfileChangeFeed"/>) waits on it to read the journal at once instead of at its next catch-up, and takes
+/// the states handed over instead of rebuilding them (a replay of the profile from the journal when its own cache does
+/// not hold the state before). The journal stays the source of truth and the order: the feed still reads every event
+/// from it, and a lost hand-off or signal only costs a replay or moves a read later. One per actor system (an Akka
+/// extension), so every system in a process — tests run several — has its own; other nodes' writes do not raise it here.
 /// </summary>
 public sealed class ProfileChangeSignal : IExtension
 {
@@ -17,22 +22,28 @@ public sealed class ProfileChangeSignal : IExtension
     /// <summary>The signal of <paramref name="system"/>.</summary>
     public static ProfileChangeSignal Get(ActorSystem system) => system.WithExtension<ProfileChangeSignal, ProfileChangeSignalProvider>();
 
-    /// <summary>Wakes every subscriber. Cheap and never blocks: signals raised before a subscriber reads coalesce into one.</summary>
-    public void Notify()
+    /// <summary>
+    /// A profile event is durable: hands the profile's states before and after it (<paramref name="after"/>'s version
+    /// is the event's sequence number) to every subscriber and wakes it. Cheap and never blocks: signals raised before a
+    /// subscriber reads coalesce into one; without subscribers (the publisher runs on another node) it does nothing.
+    /// </summary>
+    public void Durable(string persistenceId, ProfileState before, ProfileState after)
     {
         foreach (var subscription in Volatile.Read(ref subscriptions))
         {
-            subscription.Notify();
+            subscription.Durable(persistenceId, before, after);
         }
     }
 
     /// <summary>
     /// Starts listening: signals raised from now on are kept (coalesced into one) until read with
-    /// <see cref="ProfileChangeSubscription.WaitAsync"/>. Dispose the subscription to stop.
+    /// <see cref="ProfileChangeSubscription.WaitAsync"/>, and up to <paramref name="handOffCapacity"/> handed-over
+    /// states until taken with <see cref="ProfileChangeSubscription.TryTake(string, long, out ProfileState?, out ProfileState?)"/>
+    /// (past it, new ones are dropped: the reader rebuilds those from the journal). Dispose the subscription to stop.
     /// </summary>
-    public ProfileChangeSubscription Subscribe()
+    public ProfileChangeSubscription Subscribe(int handOffCapacity = 0)
     {
-        var subscription = new ProfileChangeSubscription(this);
+        var subscription = new ProfileChangeSubscription(this, handOffCapacity);
         Update(list => [.. list, subscription]);
         return subscription;
     }
@@ -52,14 +63,44 @@ public sealed class ProfileChangeSignal : IExtension
     }
 }
 
-/// <summary>One listener of a <see cref="ProfileChangeSignal"/>: at most one pending wake-up, however many signals were raised.</summary>
+/// <summary>
+/// One listener of a <see cref="ProfileChangeSignal"/>: at most one pending wake-up, however many signals were raised,
+/// and the states handed over, by profile and version, until the reader takes them.
+/// </summary>
 public sealed class ProfileChangeSubscription : IDisposable
 {
     private readonly ProfileChangeSignal signal;
+    private readonly int handOffCapacity;
+    private readonly ConcurrentDictionary<(string PersistenceId, long Version), (ProfileState Before, ProfileState After)> handedOff = new();
     private readonly Channel<bool> pending = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private int handedOffCount;
 
-    internal ProfileChangeSubscription(ProfileChangeSignal signal) => this.signal = signal;
+    internal ProfileChangeSubscription(ProfileChangeSignal signal, int handOffCapacity)
+    {
+        this.signal = signal;
+        this.handOffCapacity = handOffCapacity;
+    }
+
+    /// <summary>States handed over and not taken yet.</summary>
+    public int HandedOff => Volatile.Read(ref handedOffCount);
+
+    /// <summary>
+    /// Takes the states before and after the event that brought <paramref name="persistenceId"/> to
+    /// <paramref name="version"/>, when they were handed over; false when the reader must rebuild them.
+    /// </summary>
+    public bool TryTake(string persistenceId, long version, [NotNullWhen(true)] out ProfileState? before, [NotNullWhen(true)] out ProfileState? after)
+    {
+        if (handedOff.TryRemove((persistenceId, version), out var states))
+        {
+            Interlocked.Decrement(ref handedOffCount);
+            (before, after) = states;
+            return true;
+        }
+
+        (before, after) = (null, null);
+        return false;
+    }
 
     /// <summary>
     /// Waits for a signal raised since this subscription last took one, at most <paramref name="timeout"/>. True when
@@ -91,7 +132,16 @@ public sealed class ProfileChangeSubscription : IDisposable
 
     public void Dispose() => signal.Unsubscribe(this);
 
-    internal void Notify() => pending.Writer.TryWrite(true);
+    internal void Durable(string persistenceId, ProfileState before, ProfileState after)
+    {
+        // The count may overshoot by the writers racing here; the bound is about memory, not exact.
+        if (handOffCapacity > 0 && Volatile.Read(ref handedOffCount) < handOffCapacity && handedOff.TryAdd((persistenceId, after.Version), (before, after)))
+        {
+            Interlocked.Increment(ref handedOffCount);
+        }
+
+        pending.Writer.TryWrite(true);
+    }
 }
 
 /// <summary>Creates the <see cref="ProfileChangeSignal"/> of an actor system.</summary>

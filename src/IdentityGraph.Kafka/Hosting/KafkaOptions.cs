@@ -188,8 +188,12 @@ public sealed class OutboxOptions
     /// <summary>Most events produced before waiting for their delivery and checkpointing.</summary>
     public int BatchSize { get; set; } = 2000;
 
-    /// <summary>How many profile states the projection keeps to build snapshots without re-reading the journal.</summary>
-    public int StateCacheSize { get; set; } = 50_000;
+    /// <summary>
+    /// How many profile states the projection keeps to build snapshots without re-reading the journal. Changes written
+    /// on the node that runs the outbox come with their states (handed over by the write path); the cache serves
+    /// changes written on other nodes, so a cluster of many nodes may want more.
+    /// </summary>
+    public int StateCacheSize { get; set; } = 10_000;
 
     /// <summary>
     /// How often the outbox reads the journal when no write on this node woke it: the delay of events written on other

@@ -10,7 +10,7 @@ namespace IdentityGraph.Kafka.Outbox;
 
 /// <summary>
 /// Publishes the journal to Kafka: the profile events that <see cref="ProfileChangeFeed"/> reads from the journal (woken
-/// by each write on this node, and catching up on an interval) become <c>ProfileEvent</c>s (key = profile id) on the
+/// by each write on this node, which hands over the profile's states, and catching up on an interval) become <c>ProfileEvent</c>s (key = profile id) on the
 /// changelog topic and the latest <c>Profile</c> (or a tombstone) on the compacted topic, through an idempotent
 /// producer. The checkpoint moves only after a batch is delivered, so a crash publishes the last batch again
 /// (downstream dedupes on profile id + version) and never skips an event.
@@ -48,7 +48,7 @@ public sealed class OutboxProjection(
         {
             var (events, ended, refusedEvents) = await PublishAsync(batch);
             await feed.SaveCheckpointAsync(batch);
-            statistics.RecordDelivered(events - refusedEvents, ended, batch.Offset, batch.LastTimestamp);
+            statistics.RecordDelivered(events - refusedEvents, ended, batch.Offset, batch.LastTimestamp, batch.Replayed);
         }
     }
 
