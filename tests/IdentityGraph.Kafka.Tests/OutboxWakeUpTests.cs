@@ -86,6 +86,33 @@ public sealed class OutboxWakeUpTests() : DevBrokerTestBase("identitygraph-wakeu
         await node.StopAsync();
     }
 
+    /// <summary>
+    /// The checkpoint is saved at most every CheckpointInterval, and always when the outbox stops: a graceful restart
+    /// publishes nothing twice although the interval never passed.
+    /// </summary>
+    [Fact]
+    public async Task A_stopping_outbox_saves_its_checkpoint_whatever_its_interval()
+    {
+        var options = Options(catchUp: TimeSpan.FromSeconds(1));
+        options.Outbox.CheckpointInterval = TimeSpan.FromHours(1);
+        using (var node = await TestNode.StartAsync(options, WorkDirectory))
+        {
+            await ProduceAsync(TestNode.Observation("cp-1", "cp1@shop.example"), TestNode.Observation("cp-2", "cp2@shop.example"));
+            await WaitForPublishedAsync("cp1@shop.example", "an event before the restart");
+            await WaitForPublishedAsync("cp2@shop.example", "an event before the restart");
+            await node.StopAsync();
+        }
+
+        using (var node = await TestNode.StartAsync(options, WorkDirectory))
+        {
+            await ProduceAsync(TestNode.Observation("cp-3", "cp3@shop.example"));
+            await WaitForPublishedAsync("cp3@shop.example", "an event after the restart");
+            await node.StopAsync();
+        }
+
+        Assert.Equal(3, Published().Count);
+    }
+
     private KafkaOptions Options(TimeSpan catchUp) => new()
     {
         BootstrapServers = Broker.BootstrapServers,

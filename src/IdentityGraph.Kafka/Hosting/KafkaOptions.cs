@@ -201,6 +201,13 @@ public sealed class OutboxOptions
     /// </summary>
     public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// How often the outbox saves its checkpoint (and when it stops): at most this much is published again after a
+    /// crash. Every delivered batch used to save it: on SQLite those writes competed with the graph's for the one
+    /// write lock.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long shutdown waits for the projection to publish what is already durable.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -244,6 +251,11 @@ public sealed class OutboxOptions
         if (DrainTimeout <= TimeSpan.Zero)
         {
             yield return $"{prefix}:DrainTimeout must be positive.";
+        }
+
+        if (CheckpointInterval < TimeSpan.Zero || CheckpointInterval > TimeSpan.FromMinutes(10))
+        {
+            yield return $"{prefix}:CheckpointInterval must be between 00:00:00 and 00:10:00 (was {CheckpointInterval}).";
         }
 
         if (MaxMessageBytes != 0 && MaxMessageBytes is < 1024 or > 100 * 1024 * 1024)

@@ -12,8 +12,9 @@ namespace IdentityGraph.Kafka.Outbox;
 /// Publishes the journal to Kafka: the profile events that <see cref="ProfileChangeFeed"/> reads from the journal (woken
 /// by each write on this node, which hands over the profile's states, and catching up on an interval) become <c>ProfileEvent</c>s (key = profile id) on the
 /// changelog topic and the latest <c>Profile</c> (or a tombstone) on the compacted topic, through an idempotent
-/// producer. The checkpoint moves only after a batch is delivered, so a crash publishes the last batch again
-/// (downstream dedupes on profile id + version) and never skips an event.
+/// producer. The checkpoint moves only after a batch is delivered (saved every <see cref="OutboxOptions.CheckpointInterval"/>
+/// and at the end), so a crash publishes what was delivered since the last save again (downstream dedupes on profile
+/// id + version) and never skips an event.
 /// A record larger than <paramref name="messageLimit"/>, or one the broker refuses for good, goes to the outputs'
 /// dead-letter topic instead (<see cref="OutboxDeadLetters"/>) and the projection moves on; a transient failure fails
 /// the run, which restarts from the checkpoint.
@@ -44,11 +45,28 @@ public sealed class OutboxProjection(
         var from = await feed.LoadCheckpointAsync();
         statistics.RecordCheckpoint(from);
         logger.OutboxStarting(from);
+        // Saved at most every CheckpointInterval, and at the end: a checkpoint is a database write, and the outbox
+        // delivers many small batches while the node writes (one per wake-up). A crash publishes again what was
+        // delivered since the last save; consumers drop it by (profile id, version).
+        ProfileChangeBatch? unsaved = null;
+        var sinceSave = System.Diagnostics.Stopwatch.StartNew();
         await foreach (var batch in feed.ReadAsync(from, stopping))
         {
             var (events, ended, refusedEvents) = await PublishAsync(batch);
-            await feed.SaveCheckpointAsync(batch);
+            unsaved = batch;
+            if (sinceSave.Elapsed >= options.CheckpointInterval)
+            {
+                await feed.SaveCheckpointAsync(batch);
+                unsaved = null;
+                sinceSave.Restart();
+            }
+
             statistics.RecordDelivered(events - refusedEvents, ended, batch.Offset, batch.LastTimestamp, batch.Replayed);
+        }
+
+        if (unsaved is not null)
+        {
+            await feed.SaveCheckpointAsync(unsaved);
         }
     }
 

@@ -41,7 +41,7 @@ public sealed class OutboxStatistics
         this.clock = clock ?? TimeProvider.System;
         var meter = meters.Create(IngestionStatistics.MeterName);
         meter.CreateObservableCounter("identitygraph.outbox.published", () => Published, "{event}",
-            "Profile events delivered to the changelog topic (a restart may deliver the last batch again).");
+            "Profile events delivered to the changelog topic (a restart may deliver the events since the last saved checkpoint again).");
         meter.CreateObservableCounter("identitygraph.outbox.tombstones", () => Tombstones, "{record}",
             "Tombstones delivered to the compacted profiles topic (profiles merged away or erased).");
         profileSize = meter.CreateHistogram(
