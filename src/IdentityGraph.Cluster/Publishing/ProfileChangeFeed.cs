@@ -65,6 +65,9 @@ public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, lo
 public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptions options)
 {
     private readonly OutboxCheckpoint checkpoint = new(system, "profile-events", TimeSpan.FromSeconds(30));
+    // A handed-over state not taken within a minute will not be: its event was read (and rebuilt) before the hand-off.
+    private static readonly TimeSpan HandOffMaxAge = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan HandOffPurgeInterval = TimeSpan.FromSeconds(10);
     private readonly ProfileStateCache cache = new(options.StateCacheSize);
 
     /// <summary>The journal offset delivered up to (0 when nothing was published yet).</summary>
@@ -95,8 +98,15 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
         var position = from;
         var more = true; // first catch up from the checkpoint
         var readSinceStop = false;
+        var sincePurge = System.Diagnostics.Stopwatch.StartNew();
         while (!abandon.IsCancellationRequested)
         {
+            if (sincePurge.Elapsed >= HandOffPurgeInterval)
+            {
+                signal.DropOlderThan(HandOffMaxAge);
+                sincePurge.Restart();
+            }
+
             if (!more)
             {
                 if (!stopping.IsCancellationRequested)

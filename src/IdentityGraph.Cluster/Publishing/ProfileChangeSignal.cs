@@ -71,7 +71,7 @@ public sealed class ProfileChangeSubscription : IDisposable
 {
     private readonly ProfileChangeSignal signal;
     private readonly int handOffCapacity;
-    private readonly ConcurrentDictionary<(string PersistenceId, long Version), (ProfileState Before, ProfileState After)> handedOff = new();
+    private readonly ConcurrentDictionary<(string PersistenceId, long Version), (ProfileState Before, ProfileState After, long HandedAt)> handedOff = new();
     private readonly Channel<bool> pending = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private int handedOffCount;
@@ -94,7 +94,7 @@ public sealed class ProfileChangeSubscription : IDisposable
         if (handedOff.TryRemove((persistenceId, version), out var states))
         {
             Interlocked.Decrement(ref handedOffCount);
-            (before, after) = states;
+            (before, after, _) = states;
             return true;
         }
 
@@ -132,10 +132,32 @@ public sealed class ProfileChangeSubscription : IDisposable
 
     public void Dispose() => signal.Unsubscribe(this);
 
+    /// <summary>
+    /// Drops the states handed over longer than <paramref name="age"/> ago and returns how many. A state is normally
+    /// taken within milliseconds; one the reader will never take — its event was read before the persist callback ran,
+    /// and rebuilt — would otherwise hold a place for good, and enough of them would fill the hand-off.
+    /// </summary>
+    public int DropOlderThan(TimeSpan age)
+    {
+        var cutoff = Environment.TickCount64 - (long)age.TotalMilliseconds;
+        var dropped = 0;
+        foreach (var (key, states) in handedOff)
+        {
+            if (states.HandedAt <= cutoff && handedOff.TryRemove(key, out _))
+            {
+                Interlocked.Decrement(ref handedOffCount);
+                dropped++;
+            }
+        }
+
+        return dropped;
+    }
+
     internal void Durable(string persistenceId, ProfileState before, ProfileState after)
     {
         // The count may overshoot by the writers racing here; the bound is about memory, not exact.
-        if (handOffCapacity > 0 && Volatile.Read(ref handedOffCount) < handOffCapacity && handedOff.TryAdd((persistenceId, after.Version), (before, after)))
+        if (handOffCapacity > 0 && Volatile.Read(ref handedOffCount) < handOffCapacity &&
+            handedOff.TryAdd((persistenceId, after.Version), (before, after, Environment.TickCount64)))
         {
             Interlocked.Increment(ref handedOffCount);
         }

@@ -51,6 +51,23 @@ public sealed class ProfileChangeSignalTests
         Assert.True(bounded.TryTake("p4", 2, out _, out _));
     }
 
+    /// <summary>A state whose event was read before its hand-off is never taken: it is dropped by age, not kept for good.</summary>
+    [Fact]
+    public void States_not_taken_are_dropped_by_age_and_free_their_place()
+    {
+        var signal = new ProfileChangeSignal();
+        using var subscription = signal.Subscribe(handOffCapacity: 1);
+        signal.Durable("orphan", V1, V2);
+
+        Assert.Equal(0, subscription.DropOlderThan(TimeSpan.FromMinutes(1)));
+        Assert.Equal(1, subscription.HandedOff);
+        Assert.Equal(1, subscription.DropOlderThan(TimeSpan.Zero));
+        Assert.Equal(0, subscription.HandedOff);
+
+        signal.Durable("next", V1, V2);
+        Assert.True(subscription.TryTake("next", 2, out _, out _));
+    }
+
     [Fact]
     public void A_disposed_subscription_is_handed_nothing()
     {
