@@ -49,7 +49,7 @@ public sealed record ProfileChange(ProfileEvent Event, bool EndsProfile, long Of
 /// Profiles replayed from the journal to build this batch: events whose states were neither handed over by the
 /// writing entity nor cached (written on another node, before a restart, or past the hand-off's capacity).
 /// </param>
-public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp, int Replayed = 0);
+public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp, int Replayed);
 
 /// <summary>
 /// The journal side of publishing: reads the events tagged <c>profile</c> in journal order after a checkpoint, takes
