@@ -53,7 +53,7 @@ public sealed class NodeRecoveryTests(PostgresServer postgres, ITestOutputHelper
         Assert.True(restart.Resolving <= 15, $"resolving again {restart.Resolving:F1} s after the restart (bound 15 s)\n{rig.Log}");
         Assert.Equal(4, restart.Partitions);
 
-        var profiles = await workload.AssertViewEqualsReferenceAsync(Settle);
+        var profiles = await workload.AssertViewEqualsReferenceAsync(Settle, persistence);
         await workload.AssertExportEqualsReferenceAsync(persistence);
         var (events, distinct) = workload.AssertChangelogComplete();
         var deadLetters = workload.AssertDeadLettersAreExactlyTheMalformed();
@@ -149,7 +149,7 @@ public sealed class NodeRecoveryTests(PostgresServer postgres, ITestOutputHelper
 
         Step($"survivor resolving again {killed.Elapsed.TotalSeconds:F1} s after the kill");
         await producing;
-        var profiles = await workload.AssertViewEqualsReferenceAsync(Settle);
+        var profiles = await workload.AssertViewEqualsReferenceAsync(Settle, persistence);
         Step($"downstream view = reference ({profiles} profiles) {killed.Elapsed.TotalSeconds:F1} s after the kill");
         await workload.AssertExportEqualsReferenceAsync(persistence);
         var (events, distinct) = workload.AssertChangelogComplete();

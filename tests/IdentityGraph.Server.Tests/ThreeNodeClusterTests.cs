@@ -48,7 +48,7 @@ public sealed class ThreeNodeClusterTests(PostgresServer postgres, ITestOutputHe
         Step("node 1 restarted and ready");
         await workload.ProduceAsync(chunks[3]);
 
-        var profiles = await workload.AssertViewEqualsReferenceAsync(Settle);
+        var profiles = await workload.AssertViewEqualsReferenceAsync(Settle, persistence);
         Step($"downstream view = reference: {profiles} profiles");
         await workload.AssertExportEqualsReferenceAsync(persistence);
         var (events, distinct) = workload.AssertChangelogComplete();

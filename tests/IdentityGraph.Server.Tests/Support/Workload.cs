@@ -55,13 +55,28 @@ public sealed class Workload
 
     /// <summary>
     /// Waits up to <paramref name="settle"/> for the downstream view to equal the reference, and asserts it; returns
-    /// the view's profile count. The rig's log is in the failure message, with what differs.
+    /// the view's profile count. The rig's log is in the failure message, with what differs, and — given the
+    /// <paramref name="persistence"/> — whether the graph itself (<c>export</c>) equals the reference, which tells a
+    /// publishing fault from a resolution fault.
     /// </summary>
-    public async Task<int> AssertViewEqualsReferenceAsync(TimeSpan settle)
+    public async Task<int> AssertViewEqualsReferenceAsync(TimeSpan settle, string? persistence = null)
     {
         var view = await rig.WaitForViewAsync(Reference, settle);
-        Assert.True(Reference.SequenceEqual(view), $"view has {view.Count} profiles, reference {Reference.Count}\n{Difference(Reference, view)}\n{rig.Log}");
+        if (!Reference.SequenceEqual(view))
+        {
+            var graph = persistence is null ? "" : await DescribeExportAsync(persistence);
+            Assert.Fail($"view has {view.Count} profiles, reference {Reference.Count}\n{Difference(Reference, view)}\n{graph}{rig.Log}");
+        }
+
         return view.Count;
+    }
+
+    private async Task<string> DescribeExportAsync(string persistence)
+    {
+        var export = await rig.ExportAsync(persistence);
+        return Reference.SequenceEqual(export)
+            ? "the export equals the reference: the graph is right, its publication is not\n"
+            : $"the export differs too: {export.Count} profiles\n{Difference(Reference, export)}\n";
     }
 
     /// <summary><c>identitygraph export</c> of <paramref name="persistence"/> equals the reference.</summary>
