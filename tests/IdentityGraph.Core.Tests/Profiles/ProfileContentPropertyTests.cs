@@ -61,6 +61,28 @@ public sealed class ProfileContentPropertyTests
     public Property Delta_is_empty_exactly_when_the_join_does_not_change() =>
         Prop.ForAll(ThreeContents, t => Assert.Equal(t.A.Join(t.B).Equals(t.A), t.A.Delta(t.B).IsEmpty));
 
+    /// <summary>
+    /// The delta, computed from the other content's keys only, holds exactly the entries of the whole join that are new
+    /// or changed — what a scan of the whole joined profile finds.
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property Delta_holds_exactly_the_entries_the_join_adds_or_changes() =>
+        Prop.ForAll(ThreeContents, t =>
+        {
+            var joined = t.A.Join(t.B);
+            var delta = t.A.Delta(t.B);
+            static List<TKey> Differing<TKey, TValue>(IReadOnlyDictionary<TKey, TValue> before, IReadOnlyDictionary<TKey, TValue> after)
+                where TKey : notnull =>
+                [.. after.Where(p => !before.TryGetValue(p.Key, out var old) || !EqualityComparer<TValue>.Default.Equals(old, p.Value)).Select(p => p.Key)];
+            Assert.Equal(Differing(t.A.Identifiers, joined.Identifiers), delta.Identifiers.Keys);
+            Assert.Equal(Differing(t.A.Evidence, joined.Evidence), delta.Evidence.Keys);
+            Assert.Equal(Differing(t.A.Consents, joined.Consents), delta.Consents.Keys);
+            Assert.Equal(Differing(t.A.Attributes, joined.Attributes), delta.Attributes.Keys);
+            Assert.All(delta.Identifiers, p => Assert.Equal(joined.Identifiers[p.Key], p.Value));
+            Assert.All(delta.Evidence, p => Assert.Equal(joined.Evidence[p.Key], p.Value));
+            Assert.Equal(joined.MergedProfileIds.Except(t.A.MergedProfileIds), delta.MergedProfileIds);
+        });
+
     /// <summary>Observations in several orders, some repeated, through the decider: the same profile.</summary>
     [Property(MaxTest = 300)]
     public Property Observations_through_the_decider_in_any_order_give_the_same_content() =>
