@@ -120,7 +120,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output)
             // an event that was acknowledged — its entity went on to the next number — and then lost by the server).
             var gaps = await SequenceGapsAsync(connectionString);
             Assert.True(gaps.Count == 0, $"{gaps.Count} entities miss acknowledged events in the journal, e.g. {string.Join(", ", gaps.Take(5))}");
-            var profiles = await workload.AssertViewEqualsReferenceAsync(TimeSpan.Zero);
+            var profiles = await workload.AssertViewEqualsReferenceAsync(TimeSpan.Zero, persistence);
             Step($"downstream view = reference ({profiles} profiles); no entity misses an event in the journal");
             var metrics = await cluster.MetricsAsync(0);
             await sampling.CancelAsync();

@@ -281,7 +281,8 @@ public sealed record ProfileContent
         ArgumentNullException.ThrowIfNull(other);
         ArgumentNullException.ThrowIfNull(limits);
         var joined = Join(other).WithAttributesBoundedTo(limits.MaxAttributes);
-        attributesDropped = Attributes.Keys.Union(other.Attributes.Keys, StringComparer.Ordinal).Count(k => !joined.Attributes.ContainsKey(k));
+        // The keys of both less the keys kept (the join keeps no other); counted from the other's keys, not the profile's.
+        attributesDropped = Attributes.Count + other.Attributes.Keys.Count(k => !Attributes.ContainsKey(k)) - joined.Attributes.Count;
         return DeltaTo(joined, other);
     }
 

@@ -55,35 +55,36 @@ public sealed class Workload
 
     /// <summary>
     /// Waits up to <paramref name="settle"/> for the downstream view to equal the reference, and asserts it; returns
-    /// the view's profile count. The rig's log is in the failure message, with what differs, and — given the
-    /// <paramref name="persistence"/> — whether the graph itself (<c>export</c>) equals the reference, which tells a
-    /// publishing fault from a resolution fault.
+    /// the view's profile count. The rig's log is in the failure message, with what differs, and whether the graph
+    /// itself (<c>export</c> of <paramref name="persistence"/>) equals the reference, which tells a publishing fault from
+    /// a resolution fault.
     /// </summary>
-    public async Task<int> AssertViewEqualsReferenceAsync(TimeSpan settle, string? persistence = null)
+    public async Task<int> AssertViewEqualsReferenceAsync(TimeSpan settle, string persistence)
     {
         var view = await rig.WaitForViewAsync(Reference, settle);
         if (!Reference.SequenceEqual(view))
         {
-            var graph = persistence is null ? "" : await DescribeExportAsync(persistence);
-            Assert.Fail($"view has {view.Count} profiles, reference {Reference.Count}\n{Difference(Reference, view)}\n{graph}{rig.Log}");
+            var graph = await ExportDifferenceAsync(persistence) is { } difference
+                ? "the export differs too: " + difference
+                : "the export equals the reference: the graph is right, its publication is not";
+            Assert.Fail($"view has {view.Count} profiles, reference {Reference.Count}\n{Difference(Reference, view)}\n{graph}\n{rig.Log}");
         }
 
         return view.Count;
     }
 
-    private async Task<string> DescribeExportAsync(string persistence)
-    {
-        var export = await rig.ExportAsync(persistence);
-        return Reference.SequenceEqual(export)
-            ? "the export equals the reference: the graph is right, its publication is not\n"
-            : $"the export differs too: {export.Count} profiles\n{Difference(Reference, export)}\n";
-    }
-
     /// <summary><c>identitygraph export</c> of <paramref name="persistence"/> equals the reference.</summary>
     public async Task AssertExportEqualsReferenceAsync(string persistence)
     {
+        var difference = await ExportDifferenceAsync(persistence);
+        Assert.True(difference is null, difference);
+    }
+
+    /// <summary>What <c>export</c> of <paramref name="persistence"/> has that the reference lacks and the other way round; null when equal.</summary>
+    private async Task<string?> ExportDifferenceAsync(string persistence)
+    {
         var export = await rig.ExportAsync(persistence);
-        Assert.True(Reference.SequenceEqual(export), $"export has {export.Count} profiles, reference {Reference.Count}\n{Difference(Reference, export)}");
+        return Reference.SequenceEqual(export) ? null : $"export has {export.Count} profiles, reference {Reference.Count}\n{Difference(Reference, export)}";
     }
 
     /// <summary>
