@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using Confluent.Kafka;
+using Google.Protobuf;
 using IdentityGraph.Cluster.Hosting;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Resolution;
@@ -157,16 +158,55 @@ public sealed class KafkaNodeTests() : DevBrokerTestBase("identitygraph-node-", 
     private static string Header(ConsumeResult<string, byte[]> record, string name) =>
         System.Text.Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
 
-    /// <summary>Appends a ProfileErased event to the profile's journal through the real plugin and serializer.</summary>
+    /// <summary>
+    /// Appends the profile's erasure to its profile slice's journal, through the real plugin and serializer: a slice
+    /// event (manifest "sc") whose one change is the published ProfileErased and the erased state.
+    /// </summary>
     private static async Task AppendErasedAsync(StorageSettings storage, string profileId)
     {
         var config = ConfigurationFactory.ParseString(GraphSerializer.Hocon).WithFallback(PersistenceHocon.ToConfig(storage));
         using var system = ActorSystem.Create("writer", config);
-        // ProfileErasedEvent { request_id = "test", occurred_at = { seconds = 1 } }, built through its manifest ("pe").
-        var erased = system.Serialization.Deserialize([0x0A, 4, (byte)'t', (byte)'e', (byte)'s', (byte)'t', 0x12, 2, 0x08, 1], GraphSerializer.SerializerId, "pe");
-        var writer = system.ActorOf(Props.Create(() => new JournalWriter("profile-" + profileId, erased)));
+        var slices = Core.Index.IndexSlices.DefaultSliceCount;
+        var slice = Core.Profiles.ProfileSlices.SliceOf(Core.Profiles.ProfileId.Parse(profileId), slices);
+        var published = new ProfileEvent { ProfileId = profileId, Version = 2, ObservationId = "test", Erased = new ProfileErased() };
+        // ProfileSnapshotData { profile_id, version = 2, status = ERASED (3) }
+        var state = Message(o =>
+        {
+            o.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            o.WriteString(profileId);
+            o.WriteTag(2, WireFormat.WireType.Varint);
+            o.WriteInt64(2);
+            o.WriteTag(3, WireFormat.WireType.Varint);
+            o.WriteEnum(3);
+        });
+        // ProfileChangeData { profile_id, published, state }, inside ProfileSliceChangedEvent { changes }
+        var change = Message(o =>
+        {
+            o.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            o.WriteString(profileId);
+            o.WriteTag(2, WireFormat.WireType.LengthDelimited);
+            o.WriteMessage(published);
+            o.WriteTag(3, WireFormat.WireType.LengthDelimited);
+            o.WriteBytes(ByteString.CopyFrom(state));
+        });
+        var sliceEvent = Message(o =>
+        {
+            o.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            o.WriteBytes(ByteString.CopyFrom(change));
+        });
+        var erased = system.Serialization.Deserialize(sliceEvent, GraphSerializer.SerializerId, "sc");
+        var writer = system.ActorOf(Props.Create(() => new JournalWriter($"profiles-{slices}-{slice}", erased)));
         Assert.Equal("written", await writer.Ask<string>("write", TimeSpan.FromSeconds(30)));
         await system.Terminate();
+
+        static byte[] Message(Action<CodedOutputStream> write)
+        {
+            using var buffer = new MemoryStream();
+            var output = new CodedOutputStream(buffer);
+            write(output);
+            output.Flush();
+            return buffer.ToArray();
+        }
     }
 
     private sealed class JournalWriter : ReceivePersistentActor

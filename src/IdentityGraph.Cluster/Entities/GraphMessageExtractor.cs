@@ -4,21 +4,22 @@ using IdentityGraph.Cluster.Wire;
 namespace IdentityGraph.Cluster.Entities;
 
 /// <summary>
-/// Routes graph messages to their entity: index slice messages by slice number, profile messages by profile id.
+/// Routes graph messages to their entity: index and profile slice messages by slice.
 /// The shard count is fixed for the life of a deployment (changing it moves entities between shards).
 /// </summary>
 internal sealed class GraphMessageExtractor(int shardCount) : HashCodeMessageExtractor(shardCount)
 {
     public override string? EntityId(object message) => message switch
     {
-        ObserveProfileBatch m => m.ProfileId,
         LookupOwners m => m.Slice,
         ClaimOwners m => m.Slice,
         RepointOwners m => m.Slice,
-        MergeProfileInto m => m.ProfileId,
-        AbsorbProfile m => m.ProfileId,
-        GetProfileRoot m => m.ProfileId,
-        GetProfileState m => m.ProfileId,
+        ObserveProfiles m => m.Slice,
+        GetProfileRoots m => m.Slice,
+        AbsorbInSlice m => m.Slice,
+        ReadForMerge m => m.Slice,
+        RetireProfile m => m.Slice,
+        GetSliceProfileState m => m.Slice,
         _ => null,
     };
 }

@@ -1,21 +1,17 @@
-using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
-using IdentityGraph.Cluster.Entities;
+using Google.Protobuf;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Serialization;
+using IdentityGraph.Cluster.Wire;
 using IdentityGraph.Core.Profiles;
 
 namespace IdentityGraph.Cluster.Export;
 
-/// <summary>Reading profile events back from the journal (export, outbox): which profile, which domain event.</summary>
+/// <summary>Reading profile changes back from the journal (export, outbox): which profile, which event, which state.</summary>
 public static class ProfileJournal
 {
-    private static readonly string Prefix = ProfileEntity.TypeName + "-";
-
     /// <summary>The read journal the graph writes to.</summary>
     public static SqlReadJournal ReadJournal(ActorSystem system) =>
         PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(PersistenceHocon.QueryPluginId);
@@ -39,37 +35,17 @@ public static class ProfileJournal
         }
     }
 
-    /// <summary>The profile and domain event of a journal entry; false for anything that is not a profile event.</summary>
-    public static bool TryRead(EventEnvelope envelope, out ProfileId profileId, [NotNullWhen(true)] out IProfileEvent? change)
+    /// <summary>
+    /// The profile changes of a journal entry, in the order they were decided: each profile's published event (its
+    /// <c>profile</c> field empty) and its serialised state after it; none for anything that is not a profile slice's
+    /// event.
+    /// </summary>
+    internal static IReadOnlyList<ProfileChangeData> Changes(EventEnvelope envelope)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        profileId = default;
-        change = null;
-        return envelope.PersistenceId.StartsWith(Prefix, StringComparison.Ordinal)
-            && ProfileId.TryParse(envelope.PersistenceId[Prefix.Length..], out profileId)
-            && WireMapping.TryFromWire(envelope.Event, out change);
+        return envelope.Event is ProfileSliceChangedEvent changed ? changed.Changes : [];
     }
 
-    /// <summary>The state of <paramref name="profileId"/> after its first <paramref name="sequenceNr"/> events.</summary>
-    public static async Task<ProfileState> ReplayAsync(ActorSystem system, ProfileId profileId, long sequenceNr, CancellationToken cancellationToken = default)
-    {
-        var state = ProfileState.Empty;
-        if (sequenceNr < 1)
-        {
-            return state;
-        }
-
-        await (await ReadJournalAsync(system, cancellationToken)).CurrentEventsByPersistenceId(Prefix + profileId, 1, sequenceNr)
-            .RunForeach(
-                envelope =>
-                {
-                    if (WireMapping.TryFromWire(envelope.Event, out var change))
-                    {
-                        state = ProfileDecider.Apply(state, change);
-                    }
-                },
-                system.Materializer())
-            .WaitAsync(cancellationToken);
-        return state;
-    }
+    /// <summary>A profile's state as a slice event or snapshot holds it (serialised <see cref="ProfileSnapshotData"/>).</summary>
+    public static ProfileState StateOf(ByteString state) => WireMapping.FromWire(ProfileSnapshotData.Parser.ParseFrom(state));
 }

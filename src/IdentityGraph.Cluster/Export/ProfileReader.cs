@@ -2,14 +2,15 @@ using Akka.Actor;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Google.Protobuf;
 using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Core.Profiles;
 
 namespace IdentityGraph.Cluster.Export;
 
 /// <summary>
-/// Reads every profile's current state straight from the journal: one pass over the events tagged "profile", folded
-/// with the same <see cref="ProfileDecider.Apply"/> the entities use. Needs no cluster, so export works beside a
+/// Reads every profile's current state straight from the journal: one pass over the profile slices' events (tagged
+/// "profile"), each of which carries the states it wrote. Needs no cluster, so export works beside a
 /// running node (SQLite in WAL mode allows readers alongside the writer).
 /// </summary>
 public static class ProfileReader
@@ -19,19 +20,19 @@ public static class ProfileReader
     {
         ArgumentNullException.ThrowIfNull(system);
         var journal = await ProfileJournal.ReadJournalAsync(system, cancellationToken);
-        var states = new Dictionary<string, ProfileState>(StringComparer.Ordinal);
+        // Every change carries the profile's whole state: the last one read is the current state (decoded once, at the end).
+        var latest = new Dictionary<string, ByteString>(StringComparer.Ordinal);
         await journal.CurrentEventsByTag(PersistenceHocon.ProfileTag, Offset.NoOffset())
             .RunForeach(
                 envelope =>
                 {
-                    if (ProfileJournal.TryRead(envelope, out var id, out var domainEvent))
+                    foreach (var change in ProfileJournal.Changes(envelope))
                     {
-                        var profileId = id.ToString();
-                        states[profileId] = ProfileDecider.Apply(states.GetValueOrDefault(profileId, ProfileState.Empty), domainEvent);
+                        latest[change.ProfileId] = change.State;
                     }
                 },
                 system.Materializer())
             .WaitAsync(cancellationToken);
-        return states;
+        return latest.ToDictionary(p => p.Key, p => ProfileJournal.StateOf(p.Value), StringComparer.Ordinal);
     }
 }

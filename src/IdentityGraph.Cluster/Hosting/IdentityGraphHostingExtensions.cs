@@ -14,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityGraph.Cluster.Hosting;
 
-/// <summary>Registry key of the profile shard region.</summary>
+/// <summary>Registry key of the profile slice shard region.</summary>
 public sealed class ProfileRegion;
 
 /// <summary>Registry key of the identifier-index slice shard region.</summary>
@@ -61,15 +61,12 @@ public static class IdentityGraphHostingExtensions
         };
         var extractor = new GraphMessageExtractor(options.ShardCount);
         builder
+            // A slice holds a share of all profiles or of the whole index in memory: recovering it costs more than
+            // keeping it, so neither is passivated.
             .WithShardRegion<ProfileRegion>(
-                ProfileEntity.TypeName, id => ProfileEntity.PropsFor(id, options.SnapshotEvery, options.AskTimeout, options.Limits), extractor, ShardOptions(options.PassivateIdleAfter))
+                ProfileSliceEntity.TypeName, id => ProfileSliceEntity.PropsFor(id, options.SnapshotEvery, options.Limits), extractor, ShardOptions(TimeSpan.Zero))
             .WithShardRegion<IndexRegion>(
-                IndexSliceEntity.TypeName, id => IndexSliceEntity.PropsFor(id, options.IndexSnapshotEvery), extractor,
-                // A slice holds a share of the whole index in memory: recovering it costs more than keeping it.
-                ShardOptions(TimeSpan.Zero));
-
-        builder.WithActors((system, _) => ActiveProfiles.Get(system).Limit(options.MaxActiveProfiles));
-        builder.WithActors((system, _) => PassivatedProfiles.Get(system).Budget(options.PassivatedProfileCacheBytes));
+                IndexSliceEntity.TypeName, id => IndexSliceEntity.PropsFor(id, options.IndexSnapshotEvery), extractor, ShardOptions(TimeSpan.Zero));
         if (options.SeedNodes.Count == 0)
         {
             builder.WithActors((system, _) =>
@@ -126,8 +123,7 @@ public static class IdentityGraphHostingExtensions
                 options.AskTimeout,
                 options.Limits,
                 options.IndexSlices,
-                options.Batching,
-                NewProfiles.Get(system));
+                options.Batching);
 
             // Without the actor system every ask would wait out its time-out, batch after batch.
             system.WhenTerminated.ContinueWith(

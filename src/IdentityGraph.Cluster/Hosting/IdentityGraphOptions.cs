@@ -15,36 +15,21 @@ public sealed record IdentityGraphOptions
     /// </summary>
     public int ShardCount { get; init; } = 100;
 
-    /// <summary>An entity that received nothing for this long is stopped to free memory (its state is durable).</summary>
-    public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>
-    /// Profile entities this node holds in memory at most; past it the least recently used is passivated
-    /// (<see cref="Entities.ActiveProfiles"/>). Bounds the node's memory whatever the ingest rate.
-    /// </summary>
-    public int MaxActiveProfiles { get; init; } = DefaultMaxActiveProfiles;
-
-    /// <summary>The default of <see cref="MaxActiveProfiles"/>.</summary>
-    public const int DefaultMaxActiveProfiles = 20_000;
-
-    /// <summary>
-    /// Bytes of passivated profiles' states a node keeps in memory (<see cref="Persistence.PassivatedProfiles"/>), so that
-    /// a profile coming back is read from memory instead of the database; 0 turns the cache off.
-    /// </summary>
-    public long PassivatedProfileCacheBytes { get; init; } = DefaultPassivatedProfileCacheMiB * 1024L * 1024L;
-
-    /// <summary>The default of <see cref="PassivatedProfileCacheBytes"/>, in MiB.</summary>
-    public const int DefaultPassivatedProfileCacheMiB = 128;
 
     /// <summary>Bounds on one profile: identifiers (checked by the resolver) and attribute keys (kept by the profile).</summary>
     public Core.Profiles.ProfileLimits Limits { get; init; } = Core.Profiles.ProfileLimits.Default;
 
-    /// <summary>A profile saves a snapshot every this many events, so recovery replays at most that many.</summary>
-    public int SnapshotEvery { get; init; } = 100;
+    /// <summary>
+    /// A profile slice saves a snapshot (every profile's state) every this many events, so recovery reads at most that
+    /// many events after it.
+    /// </summary>
+    public int SnapshotEvery { get; init; } = 500;
 
     /// <summary>
-    /// Slices of the identifier index (<see cref="Core.Index.IndexSlices"/>). Fixed for the life of a database: it decides
-    /// in which slice an identifier's owner was written. A node refuses to start when the database was written with another count
+    /// Slices of the identifier index (<see cref="Core.Index.IndexSlices"/>), and of the profiles
+    /// (<see cref="Core.Profiles.ProfileSlices"/>). Fixed for the life of a database: it decides in which slice an
+    /// identifier's owner, and a profile, was written. A node refuses to start when the database was written with another count
     /// (the slice count is part of each slice's persistence id).
     /// </summary>
     public int IndexSlices { get; init; } = Core.Index.IndexSlices.DefaultSliceCount;

@@ -80,13 +80,16 @@ public sealed class JournalStatus(StorageSettings storage, int indexSlices = Cor
     /// <summary>
     /// The persistence id of a row this node's identifier index cannot read, or null when there is none (a new
     /// database, one without the tables yet, or one written with this design and slice count). Such a row is either
-    /// one of the design before index slices (one entity per identifier, <c>identifier-…</c>) or a slice written with
-    /// another slice count (<c>index-{count}-…</c>): starting on it would not find those identifiers and would give
-    /// every returning customer a second profile. One scan of the persistence ids at start.
+    /// one of the designs before slices (one entity per identifier, <c>identifier-…</c>; one per profile,
+    /// <c>profile-…</c>) or a slice written with another slice count (<c>index-{count}-…</c>, <c>profiles-{count}-…</c>):
+    /// starting on it would not find those identifiers or profiles and would give every returning customer a second
+    /// profile. One scan of the persistence ids at start.
     /// </summary>
     public Task<string?> UnreadableIndexRowAsync(CancellationToken cancellationToken = default) =>
         FirstPersistenceIdAsync(
-            $"persistence_id LIKE '{LegacyIdentifierPrefix}%' OR (persistence_id LIKE 'index-%' AND persistence_id NOT LIKE 'index-{indexSlices}-%')",
+            $"persistence_id LIKE '{LegacyIdentifierPrefix}%' OR persistence_id LIKE '{LegacyProfilePrefix}%' " +
+            $"OR (persistence_id LIKE 'index-%' AND persistence_id NOT LIKE 'index-{indexSlices}-%') " +
+            $"OR (persistence_id LIKE 'profiles-%' AND persistence_id NOT LIKE 'profiles-{indexSlices}-%')",
             cancellationToken);
 
     /// <summary>
@@ -133,6 +136,9 @@ public sealed class JournalStatus(StorageSettings storage, int indexSlices = Cor
 
     /// <summary>The persistence-id prefix of the per-identifier entities of the design before index slices.</summary>
     public const string LegacyIdentifierPrefix = "identifier-";
+
+    /// <summary>The persistence-id prefix of the per-profile entities of the design before profile slices.</summary>
+    public const string LegacyProfilePrefix = "profile-";
 
     private static bool IsMissingTable(DbException e) =>
         e is PostgresException { SqlState: PostgresErrorCodes.UndefinedTable } ||

@@ -50,9 +50,7 @@ public sealed record PersistenceTuning
 }
 
 /// <summary>
-/// HOCON for Akka.Persistence.Sql (1.5.73): journal, snapshot store and read journal over the same database (the
-/// journal and snapshot store are the plugin's, aware of <see cref="NewProfiles"/>),
-/// tags stored as CSV in the journal row, tables created on start, and <see cref="ProfileTagAdapter"/> bound on the
+/// HOCON for Akka.Persistence.Sql (1.5.73): journal, snapshot store and read journal over the same database, tags stored as CSV in the journal row, tables created on start, and <see cref="ProfileTagAdapter"/> bound on the
 /// journal. The plugin ids are the plugin's own, so its reference configuration supplies every other default.
 /// </summary>
 /// <remarks>
@@ -118,8 +116,8 @@ public static class PersistenceHocon
         var adapterType = typeof(ProfileTagAdapter);
         var adapter = Quote(AssemblyQualified(adapterType));
         var resetTimeout = Millis(tuning.CircuitBreakerResetTimeout);
-        var journalType = Quote(AssemblyQualified(typeof(GraphSqlJournal)));
-        var snapshotType = Quote(AssemblyQualified(typeof(GraphSqlSnapshotStore)));
+        var journalType = Quote(AssemblyQualified(typeof(Akka.Persistence.Sql.Journal.SqlWriteJournal)));
+        var snapshotType = Quote(AssemblyQualified(typeof(Akka.Persistence.Sql.Snapshot.SqlSnapshotStore)));
 
         var hocon = new StringBuilder();
         hocon.Append(CultureInfo.InvariantCulture, $$"""

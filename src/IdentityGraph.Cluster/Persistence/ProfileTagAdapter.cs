@@ -5,26 +5,19 @@ using IdentityGraph.Cluster.Wire;
 namespace IdentityGraph.Cluster.Persistence;
 
 /// <summary>
-/// Write-side event adapter: wraps the profile events in <see cref="Tagged"/> with the tag
+/// Write-side event adapter: wraps the profile slices' events in <see cref="Tagged"/> with the tag
 /// <see cref="PersistenceHocon.ProfileTag"/>, so that the outbox finds them with <c>CurrentEventsByTag</c>.
 /// Every other event passes through unchanged. Bound in HOCON by <see cref="PersistenceHocon"/>
 /// (to <c>Google.Protobuf.IMessage</c>); Akka creates it with the parameterless constructor.
 /// </summary>
 public sealed class ProfileTagAdapter : IWriteEventAdapter
 {
-    private static readonly FrozenSet<Type> Defaults = new[]
-    {
-        typeof(ProfileCreatedEvent),
-        typeof(ObservationAppliedEvent),
-        typeof(ProfileAbsorbedEvent),
-        typeof(ProfileMergedAwayEvent),
-        typeof(ProfileErasedEvent),
-    }.ToFrozenSet();
+    private static readonly FrozenSet<Type> Defaults = new[] { typeof(ProfileSliceChangedEvent) }.ToFrozenSet();
 
     private readonly FrozenSet<Type> _tagged;
     private readonly IReadOnlySet<string> _tags;
 
-    /// <summary>Tags the profile events of the internal schema (graph.proto).</summary>
+    /// <summary>Tags the profile slices' events of the internal schema (graph.proto).</summary>
     public ProfileTagAdapter()
         : this(Defaults)
     {
@@ -38,7 +31,7 @@ public sealed class ProfileTagAdapter : IWriteEventAdapter
         _tags = new HashSet<string> { PersistenceHocon.ProfileTag };
     }
 
-    /// <summary>The CLR types tagged by default: the profile events of graph.proto.</summary>
+    /// <summary>The CLR types tagged by default: the profile slices' events of graph.proto.</summary>
     public static IReadOnlySet<Type> DefaultTaggedTypes => Defaults;
 
     /// <summary>The types this instance tags.</summary>

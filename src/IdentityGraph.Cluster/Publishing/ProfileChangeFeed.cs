@@ -14,17 +14,8 @@ namespace IdentityGraph.Cluster.Publishing;
 /// <summary>How <see cref="ProfileChangeFeed"/> reads the journal.</summary>
 public sealed record ProfileChangeFeedOptions
 {
-    /// <summary>Most journal events in one batch (one read).</summary>
-    public int BatchSize { get; init; } = 2000;
-
-    /// <summary>Profile states kept to build snapshots without replaying the profile from the journal.</summary>
-    public int StateCacheSize { get; init; } = 10_000;
-
-    /// <summary>
-    /// Most profile states handed over by this node's writes and not yet read (<see cref="ProfileChangeSignal"/>); past
-    /// it, the feed rebuilds them from its cache or the journal.
-    /// </summary>
-    public int HandOffCapacity { get; init; } = 20_000;
+    /// <summary>Most journal events in one batch (one read); a profile slice's event holds many profiles' changes.</summary>
+    public int BatchSize { get; init; } = 200;
 
     /// <summary>
     /// How long the feed waits for a <see cref="ProfileChangeSignal"/> before it reads the journal anyway: the bound on
@@ -45,17 +36,12 @@ public sealed record ProfileChange(ProfileEvent Event, bool EndsProfile, long Of
 /// last event read (also when it was not a profile event): the checkpoint once the batch is delivered.
 /// </summary>
 /// <param name="LastTimestamp">When the last event was written, Unix milliseconds.</param>
-/// <param name="Replayed">
-/// Profiles replayed from the journal to build this batch: events whose states were neither handed over by the
-/// writing entity nor cached (written on another node, before a restart, or past the hand-off's capacity).
-/// </param>
-public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp, int Replayed);
+public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp);
 
 /// <summary>
-/// The journal side of publishing: reads the events tagged <c>profile</c> in journal order after a checkpoint, takes
-/// the profile's states around each from the writing entity's hand-off (<see cref="ProfileChangeSignal"/>) or folds it
-/// onto its profile's state (an LRU cache; a miss replays the profile from the journal), and hands them out as
-/// contract <see cref="ProfileEvent"/>s, in batches. It reads when this node's <see cref="ProfileChangeSignal"/> says
+/// The journal side of publishing: reads the profile slices' events (tagged <c>profile</c>) in journal order after a
+/// checkpoint and hands out the changes they hold as contract <see cref="ProfileEvent"/>s, in batches: each change
+/// carries its published event and the profile's state after it, so nothing is replayed or cached. It reads when this node's <see cref="ProfileChangeSignal"/> says
 /// a profile event is durable (many signals coalesce into one read), and at the latest every
 /// <see cref="ProfileChangeFeedOptions.CatchUpInterval"/>, which covers what no signal announced: other nodes' writes
 /// and whatever a crash left unpublished. Each read is the plugin's gap-aware <c>CurrentEventsByTag</c>, so an
@@ -65,10 +51,6 @@ public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, lo
 public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptions options)
 {
     private readonly OutboxCheckpoint checkpoint = new(system, "profile-events", TimeSpan.FromSeconds(30));
-    // A handed-over state not taken within a minute will not be: its event was read (and rebuilt) before the hand-off.
-    private static readonly TimeSpan HandOffMaxAge = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan HandOffPurgeInterval = TimeSpan.FromSeconds(10);
-    private readonly ProfileStateCache cache = new(options.StateCacheSize);
 
     /// <summary>The journal offset delivered up to (0 when nothing was published yet).</summary>
     public Task<long> LoadCheckpointAsync() => checkpoint.LoadAsync(CancellationToken.None);
@@ -89,24 +71,16 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
     /// </summary>
     public async IAsyncEnumerable<ProfileChangeBatch> ReadAsync(long from, [EnumeratorCancellation] CancellationToken stopping)
     {
-        cache.Clear();
         // Before the first read: a write it does not see is then signalled.
-        using var signal = ProfileChangeSignal.Get(system).Subscribe(options.HandOffCapacity);
+        using var signal = ProfileChangeSignal.Get(system).Subscribe();
         var journal = await ProfileJournal.ReadJournalAsync(system, stopping);
         using var abandon = new CancellationTokenSource();
         using var onStop = stopping.Register(() => abandon.CancelAfter(options.DrainTimeout));
         var position = from;
         var more = true; // first catch up from the checkpoint
         var readSinceStop = false;
-        var sincePurge = System.Diagnostics.Stopwatch.StartNew();
         while (!abandon.IsCancellationRequested)
         {
-            if (sincePurge.Elapsed >= HandOffPurgeInterval)
-            {
-                signal.DropOlderThan(HandOffMaxAge);
-                sincePurge.Restart();
-            }
-
             if (!more)
             {
                 if (!stopping.IsCancellationRequested)
@@ -129,7 +103,7 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
             }
 
             readSinceStop |= stopping.IsCancellationRequested;
-            var (batch, read) = await ReadBatchAsync(journal, signal, position, abandon.Token);
+            var (batch, read) = await ReadBatchAsync(journal, position, abandon.Token);
             if (batch is null)
             {
                 // Abandoned at the drain time-out: the next start reads it again.
@@ -145,9 +119,8 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
         }
     }
 
-    /// <summary>One read: up to a batch of events after <paramref name="after"/>, folded; null when abandoned.</summary>
-    private async Task<(ProfileChangeBatch? Batch, int Read)> ReadBatchAsync(
-        SqlReadJournal journal, ProfileChangeSubscription handedOver, long after, CancellationToken abandon)
+    /// <summary>One read: up to a batch of events after <paramref name="after"/>, as published changes; null when abandoned.</summary>
+    private async Task<(ProfileChangeBatch? Batch, int Read)> ReadBatchAsync(SqlReadJournal journal, long after, CancellationToken abandon)
     {
         var (killSwitch, read) = journal.CurrentEventsByTag(PersistenceHocon.ProfileTag, Offset.Sequence(after))
             .Take(options.BatchSize)
@@ -164,33 +137,25 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
 
             var changes = new List<ProfileChange>(envelopes.Count);
             long offset = after, lastTimestamp = 0;
-            var replayed = 0;
             foreach (var envelope in envelopes)
             {
                 offset = ((Sequence)envelope.Offset).Value;
                 lastTimestamp = envelope.Timestamp;
-                if (ProfileJournal.TryRead(envelope, out var id, out var change))
+                foreach (var change in ProfileJournal.Changes(envelope))
                 {
-                    // The states the writing entity handed over (written on this node), else folded here: from the cache,
-                    // or replayed from the journal.
-                    if (!handedOver.TryTake(envelope.PersistenceId, envelope.SequenceNr, out var before, out var afterChange))
+                    var published = change.Published.Clone();
+                    var state = ProfileJournal.StateOf(change.State);
+                    if (state.Status == ProfileStatus.Live)
                     {
-                        before = envelope.SequenceNr == 1 ? ProfileState.Empty : cache.Get(envelope.PersistenceId, envelope.SequenceNr - 1);
-                        if (before is null)
-                        {
-                            before = await ProfileJournal.ReplayAsync(system, id, envelope.SequenceNr - 1, abandon);
-                            replayed++;
-                        }
-
-                        afterChange = ProfileDecider.Apply(before, change);
+                        published.Profile = ProfileSnapshots.ToContract(ProfileId.Parse(change.ProfileId), state);
                     }
 
-                    cache.Put(envelope.PersistenceId, envelope.SequenceNr, afterChange);
-                    changes.Add(new ProfileChange(ProfileChanges.ToContract(id, before, change, afterChange), ProfileChanges.EndsProfile(change), offset));
+                    changes.Add(new ProfileChange(
+                        published, published.ChangeCase is ProfileEvent.ChangeOneofCase.MergedAway or ProfileEvent.ChangeOneofCase.Erased, offset));
                 }
             }
 
-            return (new ProfileChangeBatch(changes, offset, lastTimestamp, replayed), envelopes.Count);
+            return (new ProfileChangeBatch(changes, offset, lastTimestamp), envelopes.Count);
         }
         catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {

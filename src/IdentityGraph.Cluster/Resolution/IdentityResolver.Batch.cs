@@ -39,13 +39,8 @@ public sealed partial class IdentityResolver
         var components = BatchUnion.Components([.. accepted.Select(p => p.Observation)], rootOfKey);
 
         // 4. Claims, one message per slice.
-        var (claimed, took) = await ClaimAsync(
+        var claimed = await ClaimAsync(
             [.. components.SelectMany(c => c.UnownedKeys.Select(k => new ClaimRequest(k, c.Candidate)))], ct);
-        // A new component's candidate that took an unowned identifier has never been written (NewProfiles).
-        var neverWritten = newProfiles is null ? [] : components
-            .Where(c => c.IsNew && c.UnownedKeys.Any(took.Contains))
-            .Select(c => c.Candidate.Value)
-            .ToHashSet(StringComparer.Ordinal);
         var lostTo = components
             .SelectMany(c => c.UnownedKeys.Select(k => claimed[k]).Where(w => w != c.Candidate.Value))
             .Distinct(StringComparer.Ordinal);
@@ -59,30 +54,31 @@ public sealed partial class IdentityResolver
             .ToList();
         var groups = Regroup(componentRoots);
 
-        // 5. Observe: one message per target profile.
-        var work = groups.Select(g => ResolveGroupAsync(
-            [.. g.SelectMany(c => components[c].Observations).Order().Select(i => accepted[i])],
-            g.SelectMany(c => componentRoots[c]).ToHashSet(StringComparer.Ordinal),
-            owners,
-            claimed,
-            neverWritten,
-            ct));
-        await Task.WhenAll(work);
+        // 5. Observe: one message per profile slice, with each of its targets' observations.
+        var targets = groups
+            .Select(g => (
+                Observations: g.SelectMany(c => components[c].Observations).Order().Select(i => accepted[i]).ToList(),
+                Roots: g.SelectMany(c => componentRoots[c]).ToHashSet(StringComparer.Ordinal)))
+            .Select(g => (g.Observations, g.Roots, Target: Min(g.Roots)))
+            .ToList();
+        var observed = await ObserveAsync([.. targets.Select(t => (t.Target, t.Observations))], ct);
+
+        // 6. and 7. Merges and repoints, per target.
+        await Task.WhenAll(targets.Select(t => ResolveGroupAsync(t.Observations, observed[t.Target], owners, claimed, ct)));
     }
 
-    /// <summary>Observe, merge and repoint for the observations that end on one profile; completes their callers.</summary>
+    /// <summary>Merge and repoint for the observations that ended on one profile; completes their callers.</summary>
     private async Task ResolveGroupAsync(
         List<PendingResolve> observations,
-        HashSet<string> groupRoots,
+        ObserveBatchResult observed,
         Dictionary<IdentifierKey, string> owners,
         Dictionary<IdentifierKey, string> claimed,
-        HashSet<string> neverWritten,
         CancellationToken ct)
     {
-        var target = Min(groupRoots);
-        var observe = new ObserveProfileBatch { ProfileId = target };
-        observe.Observations.AddRange(observations.Select(p => WireMapping.ToWire(p.Observation)));
-        var observed = await ObserveAsync(observe, neverWritten.Contains(target), ct);
+        if (observed.Rejection.Length > 0)
+        {
+            throw new InvalidOperationException($"The profile refused the observations ({observed.Rejection}).");
+        }
 
         // Everyone who holds one of these identifiers now, as the slices answered.
         var keyOwners = observations
@@ -114,23 +110,52 @@ public sealed partial class IdentityResolver
         }
     }
 
-    /// <summary>Sends a target its observations; a profile never written is marked so that it skips the recovery reads.</summary>
-    private async Task<ObserveBatchResult> ObserveAsync(ObserveProfileBatch observe, bool neverWritten, CancellationToken ct)
+    /// <summary>
+    /// Sends each target its observations, one message per profile slice; a target merged away meanwhile answers with
+    /// its survivor, and its observations go there in the next round. The answer per original target.
+    /// </summary>
+    private async Task<Dictionary<string, ObserveBatchResult>> ObserveAsync(
+        IReadOnlyList<(string Target, List<PendingResolve> Observations)> targets, CancellationToken ct)
     {
-        if (!neverWritten)
+        var results = new Dictionary<string, ObserveBatchResult>(StringComparer.Ordinal);
+        var round = targets.Select(t => (Original: t.Target, Current: t.Target, Batch: ToWire(t.Target, t.Observations))).ToList();
+        while (round.Count > 0)
         {
-            return await Ask<ObserveBatchResult>(profiles, observe, ct);
+            var bySlice = round.GroupBy(t => ProfileSliceOf(t.Current)).ToList();
+            var answers = await Task.WhenAll(bySlice.Select(g =>
+            {
+                var message = new ObserveProfiles { Slice = g.Key };
+                message.Targets.AddRange(g.Select(t => t.Batch));
+                return Ask<ObserveProfilesResult>(profiles, message, ct);
+            }));
+            var next = new List<(string Original, string Current, ObserveProfileBatch Batch)>();
+            for (var s = 0; s < bySlice.Count; s++)
+            {
+                var i = 0;
+                foreach (var target in bySlice[s])
+                {
+                    var result = answers[s].Results[i++];
+                    if (result.MergedInto.Length > 0)
+                    {
+                        next.Add((target.Original, result.MergedInto, new ObserveProfileBatch(target.Batch) { ProfileId = result.MergedInto }));
+                    }
+                    else
+                    {
+                        results[target.Original] = result;
+                    }
+                }
+            }
+
+            round = next;
         }
 
-        var persistenceId = ProfileEntity.PersistenceIdOf(observe.ProfileId);
-        newProfiles!.Mark(persistenceId);
-        try
+        return results;
+
+        static ObserveProfileBatch ToWire(string target, List<PendingResolve> observations)
         {
-            return await Ask<ObserveBatchResult>(profiles, observe, ct);
-        }
-        finally
-        {
-            newProfiles.Drop(persistenceId);
+            var batch = new ObserveProfileBatch { ProfileId = target };
+            batch.Observations.AddRange(observations.Select(p => WireMapping.ToWire(p.Observation)));
+            return batch;
         }
     }
 
@@ -237,11 +262,9 @@ public sealed partial class IdentityResolver
     /// <summary>Adds the live root of every owner not yet in <paramref name="roots"/>.</summary>
     private async Task AddRootsAsync(Dictionary<string, ProfileRoot> roots, IEnumerable<string> owners, CancellationToken ct)
     {
-        var missing = owners.Where(o => !roots.ContainsKey(o)).Distinct(StringComparer.Ordinal).ToList();
-        var answers = await Task.WhenAll(missing.Select(o => RootOf(o, ct)));
-        for (var i = 0; i < missing.Count; i++)
+        foreach (var (owner, root) in await RootsOf(owners.Where(o => !roots.ContainsKey(o)), ct))
         {
-            roots[missing[i]] = answers[i];
+            roots[owner] = root;
         }
     }
 
@@ -271,11 +294,8 @@ public sealed partial class IdentityResolver
         return owners;
     }
 
-    /// <summary>
-    /// Claims, one message per slice; the owner of every claimed key afterwards (the candidate or the winner), and the
-    /// keys that these messages took (unowned until now).
-    /// </summary>
-    private async Task<(Dictionary<IdentifierKey, string> Owners, HashSet<IdentifierKey> Took)> ClaimAsync(
+    /// <summary>Claims, one message per slice; the owner of every claimed key afterwards (the candidate or the winner).</summary>
+    private async Task<Dictionary<IdentifierKey, string>> ClaimAsync(
         IReadOnlyList<ClaimRequest> claims, CancellationToken ct)
     {
         var bySlice = claims.GroupBy(c => IndexSlices.SliceOf(c.Key, sliceCount)).ToList();
@@ -286,23 +306,16 @@ public sealed partial class IdentityResolver
             return Ask<OwnersAnswer>(index, message, ct);
         }));
         var owners = new Dictionary<IdentifierKey, string>();
-        var took = new HashSet<IdentifierKey>();
         for (var s = 0; s < bySlice.Count; s++)
         {
             var i = 0;
             foreach (var claim in bySlice[s])
             {
-                owners[claim.Key] = answers[s].Owners[i];
-                if (i < answers[s].Changed.Count && answers[s].Changed[i])
-                {
-                    took.Add(claim.Key);
-                }
-
-                i++;
+                owners[claim.Key] = answers[s].Owners[i++];
             }
         }
 
-        return (owners, took);
+        return owners;
     }
 
     private Task<OwnersAnswer[]> RepointAsync(IReadOnlyList<RepointRequest> repoints, CancellationToken ct) =>

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using IdentityGraph.Cluster.Persistence;
 using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Cluster.Telemetry;
 using IdentityGraph.Cluster.Wire;
@@ -76,7 +75,6 @@ public sealed partial class IdentityResolver : IDisposable
     private readonly TimeSpan askTimeout;
     private readonly ResolutionBatcher batcher;
     private readonly CancellationTokenSource stopping = new();
-    private readonly NewProfiles? newProfiles;
 
     public IdentityResolver(
         IActorRef profiles,
@@ -85,11 +83,9 @@ public sealed partial class IdentityResolver : IDisposable
         TimeSpan askTimeout,
         ProfileLimits? limits = null,
         int indexSlices = IndexSlices.DefaultSliceCount,
-        BatchingOptions? batching = null,
-        NewProfiles? newProfiles = null)
+        BatchingOptions? batching = null)
     {
         this.profiles = profiles;
-        this.newProfiles = newProfiles;
         this.index = index;
         this.askTimeout = askTimeout;
         sliceCount = indexSlices;
@@ -142,7 +138,7 @@ public sealed partial class IdentityResolver : IDisposable
     /// <summary>The live profile that <paramref name="profileId"/> is or was merged into; null when it never existed.</summary>
     public async Task<ProfileId?> FindLiveProfileAsync(string profileId, CancellationToken cancellationToken = default)
     {
-        var root = await Ask<ProfileRoot>(profiles, new GetProfileRoot { ProfileId = profileId }, cancellationToken);
+        var root = (await Ask<ProfileRoots>(profiles, RootsMessage(ProfileSliceOf(profileId), [profileId]), cancellationToken)).Roots[0];
         if (!root.Exists)
         {
             return null;
@@ -177,7 +173,8 @@ public sealed partial class IdentityResolver : IDisposable
             return null;
         }
 
-        var snapshot = await Ask<ProfileSnapshotData>(profiles, new GetProfileState { ProfileId = live.Value.ToString() }, cancellationToken);
+        var snapshot = await Ask<ProfileSnapshotData>(
+            profiles, new GetSliceProfileState { Slice = ProfileSliceOf(live.Value.Value), ProfileId = live.Value.Value }, cancellationToken);
         var state = WireMapping.FromWire(snapshot);
         return state.Status == ProfileStatus.Absent ? null : new LiveProfile(live.Value, state);
     }
@@ -190,11 +187,15 @@ public sealed partial class IdentityResolver : IDisposable
     }
 
     /// <summary>
-    /// Starts every index slice (each recovers its part of the index from the journal) and waits until all answer, so
-    /// that the first observations after start do not wait for it.
+    /// Starts every index slice and profile slice (each recovers its part of the graph from the journal) and waits until
+    /// all answer, so that the first observations after start do not wait for it.
     /// </summary>
     public Task StartIndexAsync(CancellationToken cancellationToken = default) =>
-        Task.WhenAll(Enumerable.Range(0, sliceCount).Select(slice => Ask<OwnersAnswer>(index, new LookupOwners { Slice = SliceEntityId(slice) }, cancellationToken)));
+        Task.WhenAll(Enumerable.Range(0, sliceCount).SelectMany(slice => new Task[]
+        {
+            Ask<OwnersAnswer>(index, new LookupOwners { Slice = SliceEntityId(slice) }, cancellationToken),
+            Ask<ProfileRoots>(profiles, new GetProfileRoots { Slice = SliceEntityId(slice) }, cancellationToken),
+        }));
 
     /// <summary>The durable owner of one identifier: a dictionary look-up in its slice; activates no profile.</summary>
     private async Task<string?> OwnerOfAsync(IdentifierKey key, CancellationToken cancellationToken)
@@ -206,20 +207,50 @@ public sealed partial class IdentityResolver : IDisposable
     }
 
     /// <summary>Follows redirects to the live root's answer (its id and identifier count); ids strictly decrease along a chain, so this terminates.</summary>
-    private async Task<ProfileRoot> RootOf(string profileId, CancellationToken cancellationToken)
-    {
-        var current = profileId;
-        while (true)
-        {
-            var root = await Ask<ProfileRoot>(profiles, new GetProfileRoot { ProfileId = current }, cancellationToken);
-            if (root.MergedInto.Length == 0)
-            {
-                return root;
-            }
+    private async Task<ProfileRoot> RootOf(string profileId, CancellationToken cancellationToken) =>
+        (await RootsOf([profileId], cancellationToken))[profileId];
 
-            current = root.MergedInto;
+    /// <summary>
+    /// The live root of each of <paramref name="profileIds"/>, following redirects level by level: one message per
+    /// profile slice and level.
+    /// </summary>
+    private async Task<Dictionary<string, ProfileRoot>> RootsOf(IEnumerable<string> profileIds, CancellationToken cancellationToken)
+    {
+        var roots = new Dictionary<string, ProfileRoot>(StringComparer.Ordinal);
+        // Each start's current position along its redirect chain.
+        var at = profileIds.Distinct(StringComparer.Ordinal).ToDictionary(p => p, p => p, StringComparer.Ordinal);
+        while (at.Count > 0)
+        {
+            var bySlice = at.Values.Distinct(StringComparer.Ordinal).GroupBy(ProfileSliceOf).ToList();
+            var answers = await Task.WhenAll(bySlice.Select(g => Ask<ProfileRoots>(profiles, RootsMessage(g.Key, g), cancellationToken)));
+            var answerOf = answers.SelectMany(a => a.Roots).ToDictionary(r => r.ProfileId, StringComparer.Ordinal);
+            foreach (var (start, current) in at.ToList())
+            {
+                var root = answerOf[current];
+                if (root.MergedInto.Length == 0)
+                {
+                    roots[start] = root;
+                    at.Remove(start);
+                }
+                else
+                {
+                    at[start] = root.MergedInto;
+                }
+            }
         }
+
+        return roots;
     }
+
+    private static GetProfileRoots RootsMessage(string slice, IEnumerable<string> profileIds)
+    {
+        var message = new GetProfileRoots { Slice = slice };
+        message.ProfileIds.AddRange(profileIds);
+        return message;
+    }
+
+    /// <summary>The entity id of the profile slice that holds <paramref name="profileId"/>.</summary>
+    private string ProfileSliceOf(string profileId) => SliceEntityId(ProfileSlices.SliceOf(ProfileId.Parse(profileId), sliceCount));
 
     private async Task<(string Survivor, int Merged)> MergeAll(
         HashSet<string> involved, NormalizedObservation cause, CancellationToken cancellationToken)
@@ -228,7 +259,7 @@ public sealed partial class IdentityResolver : IDisposable
         var occurredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(cause.ObservedAt);
         while (true)
         {
-            var roots = (await Task.WhenAll(involved.Select(p => RootOf(p, cancellationToken))))
+            var roots = (await RootsOf(involved, cancellationToken)).Values
                 .Select(r => r.ProfileId)
                 .ToHashSet(StringComparer.Ordinal);
             var survivor = Min(roots);
@@ -237,22 +268,71 @@ public sealed partial class IdentityResolver : IDisposable
                 return (survivor, merged);
             }
 
-            var results = await Task.WhenAll(roots.Where(r => r != survivor).Select(r => Ask<MergeResult>(
-                profiles,
-                new MergeProfileInto { ProfileId = r, Survivor = survivor, ObservationId = cause.ObservationId, OccurredAt = occurredAt },
-                cancellationToken)));
-
-            if (results.Any(r => !r.Merged && r.Redirect.Length == 0))
-            {
-                throw new InvalidOperationException(
-                    "A profile refused a merge without a redirect (it does not exist or was erased); the observation will be retried.");
-            }
-
+            var results = await Task.WhenAll(roots.Where(r => r != survivor).Select(r => RetireIntoAsync(r, survivor, cause.ObservationId, occurredAt, cancellationToken)));
             merged += results.Count(r => r.RetiredNow);
             involved = roots;
             foreach (var redirect in results.Where(r => !r.Merged && r.Redirect.Length > 0))
             {
                 involved.Add(redirect.Redirect);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Merges <paramref name="retiring"/> into the smaller <paramref name="survivor"/>: reads its durable content and
+    /// version, has the survivor absorb it durably, then records the redirect only if the version is unchanged
+    /// (compare-and-set); if something reached the profile meanwhile, reads and absorbs again (absorbing is a join, so
+    /// the repetition adds only what is new). No entity waits for another, so merges cannot deadlock. A crash between
+    /// the absorb and the retire leaves both live with the content at the survivor: the retry repeats both.
+    /// </summary>
+    private async Task<RetireResult> RetireIntoAsync(
+        string retiring, string survivor, string observationId, Google.Protobuf.WellKnownTypes.Timestamp occurredAt, CancellationToken cancellationToken)
+    {
+        var retiringSlice = ProfileSliceOf(retiring);
+        while (true)
+        {
+            var read = await Ask<MergeContent>(profiles, new ReadForMerge { Slice = retiringSlice, ProfileId = retiring }, cancellationToken);
+            if (read.Root.MergedInto.Length > 0)
+            {
+                return read.Root.MergedInto == survivor ? new RetireResult { Merged = true } : new RetireResult { Redirect = read.Root.MergedInto };
+            }
+
+            var absorbed = await Ask<AbsorbResult>(
+                profiles,
+                new AbsorbInSlice
+                {
+                    Slice = ProfileSliceOf(survivor),
+                    Absorb = new Wire.AbsorbProfile
+                    {
+                        ProfileId = survivor,
+                        Absorbed = retiring,
+                        Content = read.Content,
+                        ObservationId = observationId,
+                        OccurredAt = occurredAt,
+                    },
+                },
+                cancellationToken);
+            if (absorbed.MergedInto.Length > 0)
+            {
+                // The survivor was merged away first: the merge loop starts again from the live roots.
+                return new RetireResult { Redirect = absorbed.MergedInto };
+            }
+
+            var retired = await Ask<RetireResult>(
+                profiles,
+                new RetireProfile
+                {
+                    Slice = retiringSlice,
+                    ProfileId = retiring,
+                    Survivor = survivor,
+                    ExpectedVersion = read.Version,
+                    ObservationId = observationId,
+                    OccurredAt = occurredAt,
+                },
+                cancellationToken);
+            if (!retired.Stale)
+            {
+                return retired;
             }
         }
     }
@@ -268,6 +348,6 @@ public sealed partial class IdentityResolver : IDisposable
             region,
             message,
             askTimeout,
-            message is ObserveProfileBatch or MergeProfileInto ? ResendingAsk.Late : ResendingAsk.Soon,
+            message is ObserveProfiles or AbsorbInSlice or RetireProfile ? ResendingAsk.Late : ResendingAsk.Soon,
             cancellationToken);
 }

@@ -22,7 +22,7 @@ public sealed class GraphSerializer(ExtendedActorSystem system) : SerializerWith
     /// <summary>Manifest per message type. Append only.</summary>
     internal static FrozenDictionary<Type, string> Manifests { get; } = new Dictionary<Type, string>
     {
-        // persisted: profile events and snapshot
+        // persisted by the entity per profile (before the profile slices); kept to recognise such a database
         [typeof(ProfileCreatedEvent)] = "pc",
         [typeof(ObservationAppliedEvent)] = "po",
         [typeof(ProfileAbsorbedEvent)] = "pa",
@@ -33,14 +33,10 @@ public sealed class GraphSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(IdentifierOwnerSetEvent)] = "io",
         // (retired with the entity per identifier and the single observation message, never to be reused:
         // "i.get", "i.claim", "i.repoint", "i.owner", "p.observe", "p.observed")
-        // profile entity messages
-        [typeof(MergeProfileInto)] = "p.merge",
-        [typeof(MergeResult)] = "p.merged",
+        // (retired with the entity per profile, never to be reused: "p.merge", "p.merged", "p.root?", "p.state?")
         [typeof(AbsorbProfile)] = "p.absorb",
         [typeof(AbsorbResult)] = "p.absorbed",
-        [typeof(GetProfileRoot)] = "p.root?",
         [typeof(ProfileRoot)] = "p.root",
-        [typeof(GetProfileState)] = "p.state?",
         [typeof(StopEntity)] = "stop",
         // persisted: identifier index slices
         [typeof(IndexChangedEvent)] = "xc",
@@ -50,9 +46,22 @@ public sealed class GraphSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(ClaimOwners)] = "x.claim",
         [typeof(RepointOwners)] = "x.repoint",
         [typeof(OwnersAnswer)] = "x.owners",
-        // profile entity: batched observation
         [typeof(ObserveProfileBatch)] = "p.observe*",
         [typeof(ObserveBatchResult)] = "p.observed*",
+        // persisted: profile slices
+        [typeof(ProfileSliceChangedEvent)] = "sc",
+        [typeof(ProfileSliceSnapshotData)] = "ss",
+        // profile slice messages
+        [typeof(ObserveProfiles)] = "s.observe",
+        [typeof(ObserveProfilesResult)] = "s.observed",
+        [typeof(GetProfileRoots)] = "s.roots?",
+        [typeof(ProfileRoots)] = "s.roots",
+        [typeof(AbsorbInSlice)] = "s.absorb",
+        [typeof(ReadForMerge)] = "s.read",
+        [typeof(MergeContent)] = "s.content",
+        [typeof(RetireProfile)] = "s.retire",
+        [typeof(RetireResult)] = "s.retired",
+        [typeof(GetSliceProfileState)] = "s.state?",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, MessageParser> Parsers = Manifests.ToFrozenDictionary(

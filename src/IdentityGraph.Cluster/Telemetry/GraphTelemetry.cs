@@ -39,16 +39,7 @@ public sealed class GraphTelemetry : BackgroundService
         meter.CreateObservableGauge("identitygraph.cluster.members", ObserveMembers, "{member}",
             "Cluster members as this node sees them, by status; unreachable members are also counted under status=unreachable.");
         meter.CreateObservableGauge("identitygraph.active_entities", ObserveEntities, "{entity}",
-            "Entities this node holds in memory, by type (profile, index: identifier-index slices).");
-        var passivated = Persistence.PassivatedProfiles.Get(system);
-        meter.CreateObservableGauge("identitygraph.passivated_profiles", () => passivated.Count, "{profile}",
-            "Passivated profiles whose state this node keeps for their next activation.");
-        meter.CreateObservableGauge("identitygraph.passivated_profiles.bytes", () => passivated.Bytes, "By",
-            "Passivated profiles' states kept for their next activation, as counted against IdentityGraph:Graph:PassivatedProfileCacheMiB (serialised size plus 160 bytes each).");
-        meter.CreateObservableCounter("identitygraph.passivated_profiles.hits", () => passivated.Hits, "{activation}",
-            "Profile activations that started from the state kept in memory instead of reading the database's snapshot.");
-        meter.CreateObservableCounter("identitygraph.passivated_profiles.evicted", () => passivated.Evicted, "{profile}",
-            "Kept states dropped to stay within the budget; their profiles' next activation reads the database.");
+            "Entities this node holds in memory, by type (profile: profile slices, index: identifier-index slices).");
     }
 
     private IEnumerable<Measurement<long>> ObserveMembers()
@@ -67,12 +58,12 @@ public sealed class GraphTelemetry : BackgroundService
         // Unknown until the first poll answered: no sample rather than a made-up zero.
         if (Interlocked.Read(ref profiles) is var p and >= 0)
         {
-            yield return new Measurement<long>(p, new KeyValuePair<string, object?>("type", ProfileEntity.TypeName));
+            yield return new Measurement<long>(p, new KeyValuePair<string, object?>("type", "profile"));
         }
 
         if (Interlocked.Read(ref slices) is var i and >= 0)
         {
-            yield return new Measurement<long>(i, new KeyValuePair<string, object?>("type", IndexSliceEntity.TypeName));
+            yield return new Measurement<long>(i, new KeyValuePair<string, object?>("type", "index"));
         }
     }
 

@@ -185,15 +185,11 @@ public sealed class OutboxOptions
 
     public OutputFormat Format { get; set; } = OutputFormat.Protobuf;
 
-    /// <summary>Most events produced before waiting for their delivery and checkpointing.</summary>
-    public int BatchSize { get; set; } = 2000;
-
     /// <summary>
-    /// How many profile states the projection keeps to build snapshots without re-reading the journal. Changes written
-    /// on the node that runs the outbox come with their states (handed over by the write path); the cache serves
-    /// changes written on other nodes, so a cluster of many nodes may want more.
+    /// Most journal events read, produced and checkpointed as one batch. Each is one command's changes in one profile
+    /// slice, so it holds many profiles' events (about a micro-batch's share of the slice).
     /// </summary>
-    public int StateCacheSize { get; set; } = 10_000;
+    public int BatchSize { get; set; } = 200;
 
     /// <summary>
     /// How often the outbox reads the journal when no write on this node woke it: the delay of events written on other
@@ -241,11 +237,6 @@ public sealed class OutboxOptions
         if (BatchSize is < 1 or > 100_000)
         {
             yield return $"{prefix}:BatchSize must be between 1 and 100000 (was {BatchSize}).";
-        }
-
-        if (StateCacheSize is < 0 or > 10_000_000)
-        {
-            yield return $"{prefix}:StateCacheSize must be between 0 and 10000000 (was {StateCacheSize}).";
         }
 
         if (DrainTimeout <= TimeSpan.Zero)

@@ -61,7 +61,7 @@ public sealed class OutboxProjection(
                 sinceSave.Restart();
             }
 
-            statistics.RecordDelivered(events - refusedEvents, ended, batch.Offset, batch.LastTimestamp, batch.Replayed);
+            statistics.RecordDelivered(events - refusedEvents, ended, batch.Offset, batch.LastTimestamp);
         }
 
         if (unsaved is not null)

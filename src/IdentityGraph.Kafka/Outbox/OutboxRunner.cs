@@ -83,7 +83,6 @@ internal sealed class OutboxRunner : UntypedActor
         var feed = new ProfileChangeFeed(system, new ProfileChangeFeedOptions
         {
             BatchSize = options.Outbox.BatchSize,
-            StateCacheSize = options.Outbox.StateCacheSize,
             CatchUpInterval = options.Outbox.CatchUpInterval,
             DrainTimeout = options.Outbox.DrainTimeout,
         });

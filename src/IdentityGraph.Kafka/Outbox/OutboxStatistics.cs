@@ -29,7 +29,6 @@ public sealed class OutboxStatistics
     private long published;
     private long deliveredBatches;
     private long tombstones;
-    private long replays;
     private long checkpoint;
     private long lastEventTimestampMs;
     private long lagEvents = -1;
@@ -53,8 +52,6 @@ public sealed class OutboxStatistics
             "Age of the oldest profile event durable in the journal but not yet delivered to Kafka (0 when caught up).");
         meter.CreateObservableCounter("identitygraph.outbox.dead_letters", ObserveDeadLetters, "{record}",
             "Profile events and snapshots sent to the outputs' dead-letter topic instead of their own, by reason (error code).");
-        meter.CreateObservableCounter("identitygraph.outbox.replays", () => Replays, "{replay}",
-            "Profiles the outbox replayed from the journal to publish a change: changes written on another node, before a restart, or not handed over by the write path.");
         meter.CreateObservableCounter("identitygraph.outbox.failures", () => Interlocked.Read(ref failures), "{failure}",
             "Times the outbox projection failed and restarted from its checkpoint.");
         meter.CreateObservableGauge("identitygraph.outbox.failing", ObserveFailing, "{state}",
@@ -102,9 +99,6 @@ public sealed class OutboxStatistics
     /// <summary>Tombstones delivered to the snapshot topic.</summary>
     public long Tombstones => Interlocked.Read(ref tombstones);
 
-    /// <summary>Profiles replayed from the journal to build the published changes (none for changes handed over).</summary>
-    public long Replays => Interlocked.Read(ref replays);
-
     /// <summary>The journal offset delivered and checkpointed up to.</summary>
     public long Checkpoint => Interlocked.Read(ref checkpoint);
 
@@ -121,10 +115,9 @@ public sealed class OutboxStatistics
     /// <summary>Batches delivered and checkpointed since the start (dead-lettered records included).</summary>
     internal long DeliveredBatches => Interlocked.Read(ref deliveredBatches);
 
-    internal void RecordDelivered(int events, int endedProfiles, long offset, long lastTimestampMs, int replayed = 0)
+    internal void RecordDelivered(int events, int endedProfiles, long offset, long lastTimestampMs)
     {
         Interlocked.Increment(ref deliveredBatches);
-        Interlocked.Add(ref replays, replayed);
         Interlocked.Add(ref published, events);
         Interlocked.Add(ref tombstones, endedProfiles);
         Interlocked.Exchange(ref checkpoint, offset);

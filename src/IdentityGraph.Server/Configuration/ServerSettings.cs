@@ -134,13 +134,11 @@ public sealed class GraphSettings
             ? IndexSlices
             : throw new InvalidOperationException("IdentityGraph:Graph:IndexSlices is 'as written': resolve it from the database first (IndexSliceCount)."),
         IndexSnapshotEvery = IndexSnapshotEvery,
-        MaxActiveProfiles = MaxActiveProfiles,
-        PassivatedProfileCacheBytes = PassivatedProfileCacheMiB * 1024L * 1024L,
         Batching = Batch.ToOptions(),
     };
 
     /// <summary>
-    /// Slices of the identifier index. Fixed for the life of a database (a node refuses a database written with another
+    /// Slices of the identifier index, and of the profiles. Fixed for the life of a database (a node refuses a database written with another
     /// count). 0, the default: as the database was written (databases from before 2026-12-07 have 64), and
     /// <see cref="Core.Index.IndexSlices.DefaultSliceCount"/> (16) for a database without an index yet.
     /// </summary>
@@ -148,18 +146,6 @@ public sealed class GraphSettings
 
     /// <summary>An index slice saves a snapshot, and deletes the events before it, every this many events.</summary>
     public int IndexSnapshotEvery { get; set; } = 500;
-
-    /// <summary>
-    /// Profiles a node holds in memory at most; past it the least recently used one is passivated (its state is durable;
-    /// its next message reads it back). Bounds the node's memory whatever the ingest rate.
-    /// </summary>
-    public int MaxActiveProfiles { get; set; } = Cluster.Hosting.IdentityGraphOptions.DefaultMaxActiveProfiles;
-
-    /// <summary>
-    /// MiB of passivated profiles' states a node keeps in memory, so that a profile coming back costs one query instead
-    /// of three transactions; 0 turns it off.
-    /// </summary>
-    public int PassivatedProfileCacheMiB { get; set; } = Cluster.Hosting.IdentityGraphOptions.DefaultPassivatedProfileCacheMiB;
 
     public BatchSettings Batch { get; set; } = new();
 
@@ -175,16 +161,6 @@ public sealed class GraphSettings
         if (IndexSnapshotEvery is < 10 or > 1_000_000)
         {
             yield return $"{prefix}:IndexSnapshotEvery must be between 10 and 1000000 (was {IndexSnapshotEvery}).";
-        }
-
-        if (MaxActiveProfiles is < 100 or > 10_000_000)
-        {
-            yield return $"{prefix}:MaxActiveProfiles must be between 100 and 10000000 (was {MaxActiveProfiles}).";
-        }
-
-        if (PassivatedProfileCacheMiB is < 0 or > 1_048_576)
-        {
-            yield return $"{prefix}:PassivatedProfileCacheMiB must be between 0 and 1048576 (was {PassivatedProfileCacheMiB}).";
         }
 
         foreach (var problem in Batch.ToOptions().Validate(prefix + ":Batch"))

@@ -277,9 +277,10 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
             Assert.True(before.Version > 4 * SnapshotEvery, $"version {before.Version}");
             Assert.Equal([younger.ProfileId], before.Content.MergedProfileIds.ToList());
 
-            var snapshot = await LoadSnapshot(graph.System, ProfileEntity.TypeName + "-" + id);
+            var slices = Core.Index.IndexSlices.DefaultSliceCount;
+            var snapshot = await LoadSnapshot(graph.System, ProfileSliceEntity.PersistenceIdOf($"{slices}-{ProfileSlices.SliceOf(id, slices)}"));
             Assert.NotNull(snapshot);
-            Assert.True(snapshot.Metadata.SequenceNr >= before.Version - SnapshotEvery - 30, $"snapshot at {snapshot.Metadata.SequenceNr}, version {before.Version}");
+            Assert.True(snapshot.Metadata.SequenceNr >= SnapshotEvery, $"snapshot at {snapshot.Metadata.SequenceNr}");
         }
 
         await using (var graph = await TestGraph.StartAsync(storage, SnapshotEvery))
@@ -427,173 +428,32 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A profile the resolver knows has never been written (its claims took identifiers nobody held) is activated
-    /// without the recovery reads (NewProfiles); every other activation reads the database.
+    /// Profiles live in slices: a micro-batch writes one journal row per profile slice it touches, holding every changed
+    /// profile's published event and state, not a row per profile (docs/architecture.md › What one observation costs).
     /// </summary>
-    protected async Task A_new_profile_is_activated_without_reading_the_database()
+    protected async Task A_batch_writes_one_row_per_profile_slice_not_per_profile()
     {
-        await using var graph = await TestGraph.StartAsync(await StorageAsync("newprofiles"));
-        var newProfiles = NewProfiles.Get(graph.System);
-        var observations = Enumerable.Range(0, 20).Select(i => Observe($"np{i}", T0.AddMinutes(i), $"new{i}@example.com")).ToList();
+        const int Customers = 400;
+        var storage = await StorageAsync("slices");
+        await using var graph = await TestGraph.StartAsync(storage);
+        var observations = Enumerable.Range(0, Customers).Select(i => Observe($"sl{i}", T0.AddSeconds(i), $"slice{i}@example.com", $"+45 40 {i / 100:00} {i % 100:00} 00")).ToList();
 
-        foreach (var observation in observations)
-        {
-            Assert.Equal(ResolveOutcome.Created, (await graph.Resolver.ResolveAsync(observation)).Outcome);
-        }
+        var results = await Task.WhenAll(observations.Select(o => graph.Resolver.ResolveAsync(o)));
+        Assert.All(results, r => Assert.Equal(ResolveOutcome.Created, r.Outcome));
 
-        Assert.Equal(observations.Count, newProfiles.RecoveriesSkipped);
-        Assert.Equal(0, newProfiles.Count);
-
-        // Replays, links and a merge reach profiles that exist: none of them is taken for new.
-        foreach (var observation in observations)
-        {
-            Assert.Equal(ResolveOutcome.NothingNew, (await graph.Resolver.ResolveAsync(observation)).Outcome);
-        }
-
-        Assert.Equal(ResolveOutcome.Linked, (await graph.Resolver.ResolveAsync(Observe("np-link", T0.AddHours(1), "new0@example.com", "+4530000001"))).Outcome);
-        Assert.Equal(ResolveOutcome.Merged, (await graph.Resolver.ResolveAsync(Observe("np-merge", T0.AddHours(2), "new1@example.com", "new2@example.com"))).Outcome);
-        Assert.Equal(observations.Count, newProfiles.RecoveriesSkipped);
-        Assert.Equal(0, newProfiles.Count);
-    }
-
-    /// <summary>
-    /// The safety net behind NewProfiles: a profile wrongly marked as never written (here by hand) starts empty, its
-    /// first write collides with its own event 1 in the journal's unique index and fails, the entity stops, and the
-    /// re-sent observation recovers it from the database — the result is the same as without the mark.
-    /// </summary>
-    protected async Task A_profile_wrongly_marked_new_is_recovered_from_the_database()
-    {
-        var storage = await StorageAsync("wrongmark");
-        ResolveResult created;
-        await using (var graph = await TestGraph.StartAsync(storage))
-        {
-            created = await graph.Resolver.ResolveAsync(Observe("wm1", T0, "ann@example.com", "+4512345678"));
-            Assert.Equal(ResolveOutcome.Created, created.Outcome);
-        }
-
-        await using (var graph = await TestGraph.StartAsync(storage))
-        {
-            NewProfiles.Get(graph.System).Mark(ProfileEntity.PersistenceIdOf(created.ProfileId.Value));
-            var linked = await graph.Resolver.ResolveAsync(Observe("wm2", T0.AddHours(1), "ann@example.com", "ann.work@example.com"));
-
-            await AssertLinkedAfterRecoveryAsync(graph, created.ProfileId, linked, journalRows: 2);
-        }
-    }
-
-    /// <summary>
-    /// A node holds at most MaxActiveProfiles profiles in memory: past it the least recently used is passivated, and
-    /// its next message reads it back from the journal with everything it held (the passivated-profile cache is off
-    /// here, so every read-back is a recovery from the database).
-    /// </summary>
-    protected async Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back()
-    {
-        const int Limit = 5;
-        await using var graph = await TestGraph.StartAsync(await StorageAsync("lru"), maxActiveProfiles: Limit, passivatedProfileCacheBytes: 0);
-        var active = ActiveProfiles.Get(graph.System);
-        var observations = Enumerable.Range(0, 30).Select(i => Observe($"lru{i}", T0.AddMinutes(i), $"lru{i}@example.com")).ToList();
-        var created = new List<ProfileId>();
-        foreach (var observation in observations)
-        {
-            var result = await graph.Resolver.ResolveAsync(observation);
-            Assert.Equal(ResolveOutcome.Created, result.Outcome);
-            created.Add(result.ProfileId);
-        }
-
-        Assert.True(active.Passivated >= observations.Count - Limit, $"expected at least {observations.Count - Limit} passivations, got {active.Passivated}");
-        await WaitUntil(() => active.Count <= Limit, TimeSpan.FromSeconds(10), $"at most {Limit} active profiles (have {active.Count})");
-
-        // Every profile, passivated or not, still holds what it had: repeats are nothing new, a link lands on it.
-        foreach (var observation in observations)
-        {
-            Assert.Equal(ResolveOutcome.NothingNew, (await graph.Resolver.ResolveAsync(observation)).Outcome);
-        }
-
-        var linked = await graph.Resolver.ResolveAsync(Observe("lru-link", T0.AddHours(1), "lru0@example.com", "+4530000002"));
-        Assert.Equal(new ResolveResult(created[0], ResolveOutcome.Linked, 0), linked);
-        var profile = await graph.Resolver.GetProfileAsync(created[0]);
-        Assert.NotNull(profile);
-        Assert.Equal(2, profile.Content.Identifiers.Count);
-        await WaitUntil(() => active.Count <= Limit, TimeSpan.FromSeconds(10), $"at most {Limit} active profiles (have {active.Count})");
-        Assert.Equal((0L, 0L), (PassivatedProfiles.Get(graph.System).Hits, PassivatedProfiles.Get(graph.System).RecoveriesWithoutReads));
-    }
-
-    /// <summary>
-    /// A passivated profile's durable state stays in this node's memory (PassivatedProfiles) and its next activation
-    /// starts from it instead of the database's snapshot; whatever the journal holds beyond that state — here an older
-    /// kept state put back by hand, as if another node had written the profile meanwhile — is replayed on top.
-    /// </summary>
-    protected async Task A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed()
-    {
-        await using var graph = await TestGraph.StartAsync(await StorageAsync("passivated"), maxActiveProfiles: 1);
-        var cache = PassivatedProfiles.Get(graph.System);
-        var (ann, annId, firstKept, returns) = await AnnWrittenTwiceAndPassivatedAsync(graph);
-        Assert.Equal(1, returns.Hits);
-
-        // Put the older state back: the activation must replay the phone from the journal.
-        cache.Keep(annId, firstKept.SequenceNr, firstKept.StoredSnapshotAt, firstKept.Snapshot());
-        var hitsBefore = cache.Hits;
-        var profile = await graph.Resolver.GetProfileAsync(ann.ProfileId);
-
-        Assert.Equal(hitsBefore + 1, cache.Hits);
-        Assert.NotNull(profile);
-        Assert.Equal(2, profile.Content.Identifiers.Count);
-    }
-
-    /// <summary>
-    /// A profile that comes back to the shard that passivated it recovers without reading the database at all (nothing
-    /// newer can exist). Should a kept state ever be wrongly taken for complete — here an older state put back by hand
-    /// under the same shard — the profile's next write reuses a sequence number, the journal's unique index refuses it,
-    /// the entity stops, and the re-sent observation recovers it from the database: nothing is lost.
-    /// </summary>
-    protected async Task A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught()
-    {
-        await using var graph = await TestGraph.StartAsync(await StorageAsync("sameshard"), maxActiveProfiles: 1);
-        var cache = PassivatedProfiles.Get(graph.System);
-        var (ann, annId, firstKept, returns) = await AnnWrittenTwiceAndPassivatedAsync(graph);
-        Assert.Equal(1, returns.WithoutReads);
-
-        // The older state, claimed complete under Ann's own shard: her next write collides with event 2.
-        cache.Keep(annId, firstKept.SequenceNr, firstKept.StoredSnapshotAt, firstKept.Snapshot(), cache.Peek(annId)!.Shard);
-        var linked = await graph.Resolver.ResolveAsync(Observe("pp4", T0.AddDays(2), "ann@example.com", "ann.work@example.com"));
-
-        await AssertLinkedAfterRecoveryAsync(graph, ann.ProfileId, linked, journalRows: 3);
-    }
-
-    /// <summary>
-    /// On a node that holds one profile: Ann's profile is written, passivated by Bob's, comes back (from the kept state)
-    /// to write her phone, and is passivated again. Returns her state as kept after the first write, and how many
-    /// activations in between started from a kept state (hits) and of those without any database read.
-    /// </summary>
-    private static async Task<(ResolveResult Ann, string AnnId, CachedProfileState FirstKept, (long Hits, long WithoutReads) Returns)>
-        AnnWrittenTwiceAndPassivatedAsync(TestGraph graph)
-    {
-        var cache = PassivatedProfiles.Get(graph.System);
-        var ann = await graph.Resolver.ResolveAsync(Observe("pp1", T0, "ann@example.com"));
-        var annId = ProfileEntity.PersistenceIdOf(ann.ProfileId.Value);
-        await graph.Resolver.ResolveAsync(Observe("pp2", T0, "bob@example.com"));
-        await WaitUntil(() => cache.Peek(annId) is not null, TimeSpan.FromSeconds(10), "Ann's profile kept in memory");
-        var firstKept = cache.Peek(annId)!;
-
-        var (hits, withoutReads) = (cache.Hits, cache.RecoveriesWithoutReads);
-        Assert.Equal(ResolveOutcome.Linked, (await graph.Resolver.ResolveAsync(Observe("pp3", T0.AddDays(1), "ann@example.com", "+4530000003"))).Outcome);
-        var returns = (cache.Hits - hits, cache.RecoveriesWithoutReads - withoutReads);
-        await graph.Resolver.ResolveAsync(Observe("pp2", T0, "bob@example.com"));
-        await WaitUntil(() => cache.Peek(annId)?.SequenceNr > firstKept.SequenceNr, TimeSpan.FromSeconds(10), "Ann's newer state kept");
-        return (ann, annId, firstKept, returns);
-    }
-
-    /// <summary>
-    /// After a wrong belief about a profile's history was caught by the journal: the observation linked its third
-    /// identifier to the profile, which holds all three, with <paramref name="journalRows"/> events and no duplicate.
-    /// </summary>
-    private static async Task AssertLinkedAfterRecoveryAsync(TestGraph graph, ProfileId profileId, ResolveResult linked, int journalRows)
-    {
-        Assert.Equal(new ResolveResult(profileId, ResolveOutcome.Linked, 0), linked);
-        var profile = await graph.Resolver.GetProfileAsync(profileId);
-        Assert.NotNull(profile);
-        Assert.Equal(3, profile.Content.Identifiers.Count);
         var rows = await JournalRows(graph.System);
-        Assert.Equal(journalRows, rows.ByPersistenceId[ProfileEntity.PersistenceIdOf(profileId.Value)]);
+        var sliceRows = rows.ByPersistenceId.Where(p => p.Key.StartsWith(ProfileSliceEntity.TypeName + "-", StringComparison.Ordinal)).Sum(p => p.Value);
+        output.WriteLine($"{Customers} new profiles: {sliceRows} profile slice rows, {rows.Total} journal rows in all");
+        Assert.True(sliceRows <= Customers / 4, $"{sliceRows} profile slice rows for {Customers} new profiles");
+
+        // Each profile's state is in the journal: export reads exactly the profiles resolved, with their identifiers.
+        var exported = await ProfileReader.ReadAllAsync(graph.System);
+        Assert.Equal(results.Select(r => r.ProfileId.Value).Order(StringComparer.Ordinal), exported.Keys.Order(StringComparer.Ordinal));
+        Assert.All(exported.Values, p => Assert.Equal(2, p.Content.Identifiers.Count));
+        foreach (var result in results.Take(20))
+        {
+            Assert.Equal(exported[result.ProfileId.Value], await graph.Resolver.GetProfileAsync(result.ProfileId));
+        }
     }
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan patience, string what)
@@ -656,19 +516,7 @@ public sealed class SqliteGraphBehaviourTests(ITestOutputHelper output) : GraphB
     public Task The_index_starts_with_the_node_on_sqlite() => The_index_starts_with_the_node();
 
     [Fact]
-    public Task A_new_profile_is_activated_without_reading_the_database_on_sqlite() => A_new_profile_is_activated_without_reading_the_database();
-
-    [Fact]
-    public Task A_profile_wrongly_marked_new_is_recovered_from_the_database_on_sqlite() => A_profile_wrongly_marked_new_is_recovered_from_the_database();
-
-    [Fact]
-    public Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back_on_sqlite() => A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back();
-
-    [Fact]
-    public Task A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed_on_sqlite() => A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed();
-
-    [Fact]
-    public Task A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught_on_sqlite() => A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught();
+    public Task A_batch_writes_one_row_per_profile_slice_not_per_profile_on_sqlite() => A_batch_writes_one_row_per_profile_slice_not_per_profile();
 
     protected override Task<StorageSettings> StorageAsync(string purpose) =>
         Task.FromResult(StorageSettings.Parse($"sqlite:{Path.Combine(directory, purpose + ".db")}"));
@@ -705,19 +553,7 @@ public sealed class PostgresGraphBehaviourTests(PostgresServer server, ITestOutp
     public Task The_index_starts_with_the_node_on_postgres() => The_index_starts_with_the_node();
 
     [PostgresFact]
-    public Task A_new_profile_is_activated_without_reading_the_database_on_postgres() => A_new_profile_is_activated_without_reading_the_database();
-
-    [PostgresFact]
-    public Task A_profile_wrongly_marked_new_is_recovered_from_the_database_on_postgres() => A_profile_wrongly_marked_new_is_recovered_from_the_database();
-
-    [PostgresFact]
-    public Task A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back_on_postgres() => A_node_keeps_at_most_max_active_profiles_and_reads_passivated_ones_back();
-
-    [PostgresFact]
-    public Task A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed_on_postgres() => A_passivated_profile_comes_back_from_memory_with_newer_writes_replayed();
-
-    [PostgresFact]
-    public Task A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught_on_postgres() => A_profile_back_in_its_shard_recovers_without_reads_and_a_stale_state_is_caught();
+    public Task A_batch_writes_one_row_per_profile_slice_not_per_profile_on_postgres() => A_batch_writes_one_row_per_profile_slice_not_per_profile();
 
     protected override async Task<StorageSettings> StorageAsync(string purpose) =>
         StorageSettings.Parse("postgres:" + await server.CreateDatabaseAsync(purpose));

@@ -38,9 +38,7 @@ public sealed class TestGraph : IAsyncDisposable
         new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
 
     public static async Task<TestGraph> StartAsync(
-        StorageSettings storage, int snapshotEvery = 100, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null,
-        int maxActiveProfiles = IdentityGraphOptions.DefaultMaxActiveProfiles,
-        long? passivatedProfileCacheBytes = null)
+        StorageSettings storage, int snapshotEvery = 500, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -53,12 +51,7 @@ public sealed class TestGraph : IAsyncDisposable
             AskTimeout = TimeSpan.FromSeconds(60),
             Limits = limits ?? Core.Profiles.ProfileLimits.Default,
             Batching = batching ?? new BatchingOptions(),
-            MaxActiveProfiles = maxActiveProfiles,
         };
-        if (passivatedProfileCacheBytes is { } cacheBytes)
-        {
-            options = options with { PassivatedProfileCacheBytes = cacheBytes };
-        }
 
         builder.Services.AddIdentityGraph(options, (akka, _) => akka.LogThroughLoggerFactory(Akka.Event.LogLevel.WarningLevel));
         var host = builder.Build();

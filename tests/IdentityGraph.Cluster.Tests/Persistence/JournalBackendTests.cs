@@ -31,11 +31,27 @@ public abstract class JournalBackendTests
             Content = new ProfileContentData { MergedProfileIds = { "01OLD" }, CreatedAt = Timestamp.FromDateTime(Epoch) },
         },
         new IdentifierOwnerSetEvent { Owner = profileId },
+        SliceChange(profileId, "obs-1"),
         new ObservationAppliedEvent { ObservationId = "obs-2", OccurredAt = Timestamp.FromDateTime(Epoch.AddSeconds(1)) },
         new ProfileAbsorbedEvent { AbsorbedProfileId = "01ZZZ", ObservationId = "obs-3" },
         new ProfileMergedAwayEvent { SurvivorProfileId = "01AAA", ObservationId = "obs-4" },
         new ProfileErasedEvent { RequestId = "erase-1", OccurredAt = Timestamp.FromDateTime(Epoch.AddDays(1)) },
+        SliceChange(profileId, "obs-5"),
     ];
+
+    /// <summary>A profile slice's event (the one kind tagged for the outbox) with one change.</summary>
+    private protected static ProfileSliceChangedEvent SliceChange(string profileId, string observationId) => new()
+    {
+        Changes =
+        {
+            new ProfileChangeData
+            {
+                ProfileId = profileId,
+                Published = new Contracts.V1.ProfileEvent { ProfileId = profileId, ObservationId = observationId, Version = 1 },
+                State = ByteString.CopyFromUtf8("state after " + observationId),
+            },
+        },
+    };
 
     protected async Task Events_survive_a_restart_of_the_actor_system()
     {
@@ -78,8 +94,8 @@ public abstract class JournalBackendTests
     }
 
     /// <summary>
-    /// Rows the node's index cannot read are found, so that start-up can refuse them: those of the design before index
-    /// slices (<c>identifier-…</c> entities) and slices written with another slice count. A new database and one of
+    /// Rows the node cannot read are found, so that start-up can refuse them: those of the designs before slices
+    /// (<c>identifier-…</c> and <c>profile-…</c> entities) and slices written with another slice count. A new database and one of
     /// today's design with the same count have none. The count an index was written with is read back (what a node
     /// set to "as written" starts with).
     /// </summary>
@@ -99,9 +115,18 @@ public abstract class JournalBackendTests
             Assert.Equal("index-64-7", await new JournalStatus(storage, indexSlices: 32).UnreadableIndexRowAsync());
             Assert.Equal(64, await new JournalStatus(storage, indexSlices: 32).WrittenIndexSlicesAsync());
 
+            var profiles = system.ActorOf(JournalProbe.Props("profiles-64-3"));
+            await profiles.Ask<JournalProbe.Appended>(new JournalProbe.Append(SliceChange("01HA", "obs-1")), TestSystems.AskTimeout);
+            Assert.Null(await status.UnreadableIndexRowAsync());
+            Assert.Contains(await new JournalStatus(storage, indexSlices: 32).UnreadableIndexRowAsync(), new[] { "index-64-7", "profiles-64-3" });
+
+            var oldProfile = system.ActorOf(JournalProbe.Props(JournalStatus.LegacyProfilePrefix + "01HA"));
+            await oldProfile.Ask<JournalProbe.Appended>(new JournalProbe.Append(new ProfileCreatedEvent { ProfileId = "01HA" }), TestSystems.AskTimeout);
+            Assert.Equal("profile-01HA", await status.UnreadableIndexRowAsync());
+
             var old = system.ActorOf(JournalProbe.Props(JournalStatus.LegacyIdentifierPrefix + "email:3f2a"));
             await old.Ask<JournalProbe.Appended>(new JournalProbe.Append(new IdentifierOwnerSetEvent { Owner = "01HA" }), TestSystems.AskTimeout);
-            Assert.Equal("identifier-email:3f2a", await status.UnreadableIndexRowAsync());
+            Assert.Contains(await status.UnreadableIndexRowAsync(), new[] { "identifier-email:3f2a", "profile-01HA" });
         }
         finally
         {
@@ -147,7 +172,7 @@ public abstract class JournalBackendTests
                 .EventsByTag(PersistenceHocon.ProfileTag, last)
                 .Take(1)
                 .RunWith(Sink.First<EventEnvelope>(), materializer);
-            var later = new ObservationAppliedEvent { ObservationId = "obs-later" };
+            var later = SliceChange("01HA", "obs-later");
             await probeA.Ask<JournalProbe.Appended>(new JournalProbe.Append(later), TestSystems.AskTimeout);
 
             var next = await live.WaitAsync(TestSystems.AskTimeout);

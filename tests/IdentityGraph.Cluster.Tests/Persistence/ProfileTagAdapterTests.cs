@@ -6,19 +6,10 @@ namespace IdentityGraph.Cluster.Tests.Persistence;
 
 public sealed class ProfileTagAdapterTests
 {
-    public static TheoryData<object> ProfileEvents() =>
-    [
-        new ProfileCreatedEvent { ProfileId = "p" },
-        new ObservationAppliedEvent { ObservationId = "o" },
-        new ProfileAbsorbedEvent { AbsorbedProfileId = "q" },
-        new ProfileMergedAwayEvent { SurvivorProfileId = "p" },
-        new ProfileErasedEvent { RequestId = "r" },
-    ];
-
-    [Theory]
-    [MemberData(nameof(ProfileEvents))]
-    public void Profile_events_are_tagged_profile(object evt)
+    [Fact]
+    public void Profile_slice_events_are_tagged_profile()
     {
+        var evt = new ProfileSliceChangedEvent { Changes = { new ProfileChangeData { ProfileId = "p" } } };
         var journaled = new ProfileTagAdapter().ToJournal(evt);
 
         var tagged = Assert.IsType<Tagged>(journaled);
@@ -31,8 +22,12 @@ public sealed class ProfileTagAdapterTests
     {
         var adapter = new ProfileTagAdapter();
         var owner = new IdentifierOwnerSetEvent { Owner = "p" };
+        var index = new IndexChangedEvent();
+        var legacy = new ProfileCreatedEvent { ProfileId = "p" };
 
         Assert.Same(owner, adapter.ToJournal(owner));
+        Assert.Same(index, adapter.ToJournal(index));
+        Assert.Same(legacy, adapter.ToJournal(legacy));
         Assert.Equal("text", adapter.ToJournal("text"));
         Assert.Equal(string.Empty, adapter.Manifest(owner));
     }
@@ -43,7 +38,7 @@ public sealed class ProfileTagAdapterTests
         var adapter = new ProfileTagAdapter([typeof(IdentifierOwnerSetEvent)]);
 
         Assert.IsType<Tagged>(adapter.ToJournal(new IdentifierOwnerSetEvent()));
-        Assert.IsNotType<Tagged>(adapter.ToJournal(new ProfileCreatedEvent()));
-        Assert.Equal(5, ProfileTagAdapter.DefaultTaggedTypes.Count);
+        Assert.IsNotType<Tagged>(adapter.ToJournal(new ProfileSliceChangedEvent()));
+        Assert.Equal([typeof(ProfileSliceChangedEvent)], ProfileTagAdapter.DefaultTaggedTypes);
     }
 }

@@ -1,0 +1,464 @@
+using Akka.Actor;
+using Akka.Persistence;
+using Google.Protobuf;
+using IdentityGraph.Cluster.Publishing;
+using IdentityGraph.Cluster.Serialization;
+using IdentityGraph.Cluster.Telemetry;
+using IdentityGraph.Cluster.Wire;
+using IdentityGraph.Core.Profiles;
+using AbsorbProfile = IdentityGraph.Cluster.Wire.AbsorbProfile;
+using Domain = IdentityGraph.Core.Profiles;
+
+namespace IdentityGraph.Cluster.Entities;
+
+/// <summary>
+/// One slice of the profiles (docs/architecture.md): a thin persistent shell over <see cref="ProfileDecider"/> for every
+/// profile whose id falls in it (<see cref="ProfileSlices"/>). Each command — one micro-batch's observations for all of
+/// its targets in this slice, an absorb, a retire — is decided in memory and written as <em>one</em> journal event
+/// holding every changed profile's published event and new state; its answer goes out only when that event is durable.
+/// Nothing here waits for another entity: a merge is driven by the resolver (read, absorb at the survivor, retire with
+/// compare-and-set on the version), so slices cannot deadlock however merges interleave.
+/// </summary>
+/// <remarks>
+/// <c>PersistAsync</c>: a command is decided on the state including writes still in flight, so a busy slice pipelines
+/// its writes (the journal groups them into one transaction). What it answers never names something a crash could take
+/// back: answers that write nothing wait for the writes of the profiles they name, and a redirect (merged away) is named
+/// only once durable. States are held serialised (about 700 bytes a profile of the benchmark workload), the recently
+/// used ones also decoded.
+/// </remarks>
+internal sealed class ProfileSliceEntity : UntypedPersistentActor
+{
+    public const string TypeName = "profiles";
+
+    private const int DecodedCapacity = 2048;
+
+    private readonly int snapshotEvery;
+    private readonly ProfileLimits limits;
+    private readonly ProfileChangeSignal signal;
+    private readonly Dictionary<string, byte[]> durable = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Pending> pending = new(StringComparer.Ordinal);
+    private readonly DecodedStates decoded = new(DecodedCapacity);
+    private readonly Queue<(long UpTo, Action Action)> waiting = new();
+    private long lastSnapshotAt;
+    private long writesEnqueued;
+    private long writesDone;
+    private bool diverged;
+
+    public ProfileSliceEntity(string entityId, int snapshotEvery, ProfileLimits limits)
+    {
+        this.snapshotEvery = snapshotEvery;
+        this.limits = limits;
+        PersistenceId = PersistenceIdOf(entityId);
+        signal = ProfileChangeSignal.Get(Context.System);
+    }
+
+    public override string PersistenceId { get; }
+
+    /// <summary>The persistence id of slice <paramref name="entityId"/> (<c>{count}-{slice}</c>).</summary>
+    public static string PersistenceIdOf(string entityId) => TypeName + "-" + entityId;
+
+    public static Props PropsFor(string entityId, int snapshotEvery, ProfileLimits limits) =>
+        Props.Create<ProfileSliceEntity>(entityId, snapshotEvery, limits);
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: ProfileSliceSnapshotData snapshot } offer:
+                durable.Clear();
+                foreach (var profile in snapshot.Profiles)
+                {
+                    durable[profile.ProfileId] = profile.State.ToByteArray();
+                }
+
+                lastSnapshotAt = offer.Metadata.SequenceNr;
+                break;
+            case ProfileSliceChangedEvent e:
+                foreach (var change in e.Changes)
+                {
+                    durable[change.ProfileId] = change.State.ToByteArray();
+                }
+
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case ObserveProfiles m:
+                Observe(m);
+                break;
+            case GetProfileRoots m:
+                Roots(m);
+                break;
+            case AbsorbInSlice m:
+                Absorb(m.Absorb);
+                break;
+            case ReadForMerge m:
+                ReadForMerge(m);
+                break;
+            case RetireProfile m:
+                Retire(m);
+                break;
+            case GetSliceProfileState m:
+                // The state as decided now, answered once it is durable.
+                var sender = Sender;
+                var snapshot = WireMapping.ToWire(ProfileId.Parse(m.ProfileId), StateOf(m.ProfileId));
+                AfterWritesOf([m.ProfileId], () => sender.Tell(snapshot));
+                break;
+            case StopEntity:
+                AfterWritesOf(null, () => Context.Stop(Self));
+                break;
+            case SaveSnapshotSuccess s:
+                // Events stay: they are what the outbox and export read. Only older snapshots go.
+                DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break; // a missing snapshot only makes recovery longer
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>A refused write leaves the decided states ahead of the journal: stop, and recover the durable ones.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        diverged = true;
+        Context.Stop(Self);
+    }
+
+    /// <summary>One micro-batch's observations for this slice's targets: each target decided in order, one event for all.</summary>
+    private void Observe(ObserveProfiles m)
+    {
+        var reply = new ObserveProfilesResult();
+        var changes = new List<Change>();
+        var named = new List<string>(m.Targets.Count);
+        foreach (var target in m.Targets)
+        {
+            named.Add(target.ProfileId);
+            var state = StateOf(target.ProfileId);
+            var result = new ObserveBatchResult { ProfileId = target.ProfileId };
+            reply.Results.Add(result);
+            if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } survivor })
+            {
+                result.MergedInto = survivor.Value;
+                continue;
+            }
+
+            var (decision, changed) = ProfileDecider.DecideBatch(state, [.. target.Observations.Select(WireMapping.FromWire)], limits);
+            if (decision.Rejection is { } rejection)
+            {
+                result.Rejection = $"{rejection.Code}: {rejection.Message}";
+                continue;
+            }
+
+            ProfileLimitMetrics.AttributesDropped(decision.AttributesDropped);
+            result.Created = state.Status == ProfileStatus.Absent && decision.Events.Count > 0;
+            result.Changed.AddRange(changed);
+            Decided(ProfileId.Parse(target.ProfileId), state, decision, changes);
+        }
+
+        Write(changes, named, reply);
+    }
+
+    private void Absorb(AbsorbProfile m)
+    {
+        var state = StateOf(m.ProfileId);
+        if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } survivor })
+        {
+            var sender = Sender;
+            AfterWritesOf([m.ProfileId], () => sender.Tell(new AbsorbResult { ProfileId = m.ProfileId, MergedInto = survivor.Value }));
+            return;
+        }
+
+        var id = ProfileId.Parse(m.ProfileId);
+        var command = new Domain.AbsorbProfile(
+            id, ProfileId.Parse(m.Absorbed), WireMapping.FromWire(m.Content), m.ObservationId, WireMapping.FromWire(m.OccurredAt));
+        var decision = ProfileDecider.Decide(state, command, limits);
+        if (decision.Rejection is { } rejection)
+        {
+            Sender.Tell(new Status.Failure(new InvalidOperationException($"{rejection.Code}: {rejection.Message}")));
+            return;
+        }
+
+        ProfileLimitMetrics.AttributesDropped(decision.AttributesDropped);
+        var changes = new List<Change>(1);
+        Decided(id, state, decision, changes);
+        Write(changes, [m.ProfileId], new AbsorbResult { ProfileId = m.ProfileId, Changed = changes.Count > 0 });
+    }
+
+    /// <summary>The content and version of a profile about to retire, as decided now, answered once durable.</summary>
+    private void ReadForMerge(ReadForMerge m)
+    {
+        var sender = Sender;
+        var state = StateOf(m.ProfileId);
+        var answer = new MergeContent { Root = RootOf(m.ProfileId, state), Version = state.Version, Content = WireMapping.ToWire(state.Content) };
+        AfterWritesOf([m.ProfileId], () => sender.Tell(answer));
+    }
+
+    /// <summary>Records the redirect only if nothing changed the profile since the resolver read it (compare-and-set).</summary>
+    private void Retire(RetireProfile m)
+    {
+        var state = StateOf(m.ProfileId);
+        var sender = Sender;
+        if (state is { Status: ProfileStatus.MergedAway, MergedInto: { } into })
+        {
+            var answer = into.Value == m.Survivor ? new RetireResult { Merged = true } : new RetireResult { Redirect = into.Value };
+            AfterWritesOf([m.ProfileId], () => sender.Tell(answer));
+            return;
+        }
+
+        if (state.Version != m.ExpectedVersion)
+        {
+            sender.Tell(new RetireResult { Stale = true });
+            return;
+        }
+
+        var id = ProfileId.Parse(m.ProfileId);
+        var decision = ProfileDecider.Decide(state, new RetireIntoSurvivor(id, ProfileId.Parse(m.Survivor), m.ObservationId, WireMapping.FromWire(m.OccurredAt)));
+        if (decision.Rejection is { } rejection)
+        {
+            sender.Tell(new Status.Failure(new InvalidOperationException($"{rejection.Code}: {rejection.Message}")));
+            return;
+        }
+
+        var changes = new List<Change>(1);
+        Decided(id, state, decision, changes);
+        Write(changes, [m.ProfileId], new RetireResult { Merged = true, RetiredNow = changes.Count > 0 });
+    }
+
+    /// <summary>
+    /// Roots answer at once from the decided states (content in flight counts: the resolver only sizes and routes with
+    /// it), except that a redirect is named only when durable: a profile whose retire is in flight is answered after it.
+    /// </summary>
+    private void Roots(GetProfileRoots m)
+    {
+        var answer = new ProfileRoots();
+        var retiring = false;
+        foreach (var profileId in m.ProfileIds)
+        {
+            var state = StateOf(profileId);
+            retiring |= state.Status == ProfileStatus.MergedAway && pending.ContainsKey(profileId);
+            answer.Roots.Add(RootOf(profileId, state));
+        }
+
+        var sender = Sender;
+        if (retiring)
+        {
+            AfterWritesOf(m.ProfileIds, () => sender.Tell(answer));
+        }
+        else
+        {
+            sender.Tell(answer);
+        }
+    }
+
+    private static ProfileRoot RootOf(string profileId, ProfileState state) => new()
+    {
+        ProfileId = profileId,
+        MergedInto = state.MergedInto?.Value ?? "",
+        Exists = state.Status != ProfileStatus.Absent,
+        IdentifierCount = state.Content.Identifiers.Count,
+    };
+
+    /// <summary>
+    /// Applies a decision's events to the decided state and collects them as changes of the command's write.
+    /// Staged at once, so that a later target of the same command decides on it too.
+    /// </summary>
+    private void Decided(ProfileId id, ProfileState state, DecideResult decision, List<Change> changes)
+    {
+        if (decision.Events.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var domainEvent in decision.Events)
+        {
+            var before = state;
+            state = ProfileDecider.Apply(state, domainEvent);
+            changes.Add(new Change(id, before, domainEvent, state));
+        }
+
+        // The command's write is the next one enqueued (Write, at the end of the command).
+        var write = writesEnqueued + 1;
+        if (pending.TryGetValue(id.Value, out var inFlight))
+        {
+            inFlight.State = state;
+            inFlight.LastWrite = write;
+        }
+        else
+        {
+            pending[id.Value] = new Pending { State = state, LastWrite = write };
+        }
+    }
+
+    /// <summary>Writes the changes as one event and answers when it is durable; with no change, answers after the
+    /// writes in flight of the profiles <paramref name="named"/>.</summary>
+    private void Write(List<Change> changes, IReadOnlyCollection<string> named, IMessage reply)
+    {
+        var sender = Sender;
+        if (changes.Count == 0)
+        {
+            AfterWritesOf(named, () => sender.Tell(reply));
+            return;
+        }
+
+        var written = new ProfileSliceChangedEvent();
+        var write = ++writesEnqueued;
+        var states = new byte[changes.Count][];
+        for (var i = 0; i < changes.Count; i++)
+        {
+            var (id, before, domainEvent, after) = changes[i];
+            states[i] = WireMapping.ToWire(id, after).ToByteArray();
+            written.Changes.Add(new ProfileChangeData
+            {
+                ProfileId = id.Value,
+                Published = ProfileChanges.ToContract(id, before, domainEvent, after, withProfile: false),
+                State = UnsafeByteOperations.UnsafeWrap(states[i]),
+            });
+        }
+
+        PersistAsync(written, _ =>
+        {
+            for (var i = 0; i < changes.Count; i++)
+            {
+                var id = changes[i].Id.Value;
+                durable[id] = states[i];
+                if (pending.TryGetValue(id, out var inFlight) && inFlight.LastWrite == write)
+                {
+                    // No later write of it in flight: its decided state is now its durable state.
+                    pending.Remove(id);
+                    decoded.Put(id, inFlight.State);
+                }
+            }
+
+            writesDone = write;
+            signal.Durable();
+            sender.Tell(reply);
+            while (waiting.Count > 0 && waiting.Peek().UpTo <= writesDone)
+            {
+                waiting.Dequeue().Action();
+            }
+
+            SnapshotIfDue();
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once the writes in flight of the profiles named (of every profile: null) are
+    /// durable; at once when there are none.
+    /// </summary>
+    private void AfterWritesOf(IEnumerable<string>? profileIds, Action action)
+    {
+        var upTo = profileIds is null ? writesEnqueued : 0;
+        if (profileIds is not null)
+        {
+            foreach (var profileId in profileIds)
+            {
+                if (pending.TryGetValue(profileId, out var inFlight))
+                {
+                    upTo = Math.Max(upTo, inFlight.LastWrite);
+                }
+            }
+        }
+
+        if (upTo <= writesDone)
+        {
+            action();
+        }
+        else
+        {
+            waiting.Enqueue((upTo, action));
+        }
+    }
+
+    /// <summary>The decided state: in flight, else durable (decoded on demand), else absent.</summary>
+    private ProfileState StateOf(string profileId)
+    {
+        if (pending.TryGetValue(profileId, out var inFlight))
+        {
+            return inFlight.State;
+        }
+
+        if (decoded.TryGet(profileId, out var state))
+        {
+            return state;
+        }
+
+        if (!durable.TryGetValue(profileId, out var bytes))
+        {
+            return ProfileState.Empty;
+        }
+
+        state = WireMapping.FromWire(ProfileSnapshotData.Parser.ParseFrom(bytes));
+        decoded.Put(profileId, state);
+        return state;
+    }
+
+    // In a callback every write up to LastSequenceNr is durable and applied to `durable`: a snapshot of it is exact,
+    // whatever is still in flight.
+    private void SnapshotIfDue()
+    {
+        if (diverged || LastSequenceNr - lastSnapshotAt < snapshotEvery)
+        {
+            return;
+        }
+
+        lastSnapshotAt = LastSequenceNr;
+        var snapshot = new ProfileSliceSnapshotData();
+        snapshot.Profiles.AddRange(durable.Select(p => new SliceProfileData { ProfileId = p.Key, State = UnsafeByteOperations.UnsafeWrap(p.Value) }));
+        SaveSnapshot(snapshot);
+    }
+
+    private sealed record Change(ProfileId Id, ProfileState Before, IProfileEvent Event, ProfileState After);
+
+    private sealed class Pending
+    {
+        public required ProfileState State { get; set; }
+
+        public long LastWrite { get; set; }
+    }
+
+    /// <summary>The most recently used decoded durable states (least recently used dropped first).</summary>
+    private sealed class DecodedStates(int capacity)
+    {
+        private readonly Dictionary<string, LinkedListNode<(string Id, ProfileState State)>> nodes = new(StringComparer.Ordinal);
+        private readonly LinkedList<(string Id, ProfileState State)> order = new();
+
+        public bool TryGet(string id, out ProfileState state)
+        {
+            if (nodes.TryGetValue(id, out var node))
+            {
+                order.Remove(node);
+                order.AddFirst(node);
+                state = node.Value.State;
+                return true;
+            }
+
+            state = ProfileState.Empty;
+            return false;
+        }
+
+        public void Put(string id, ProfileState state)
+        {
+            if (nodes.TryGetValue(id, out var node))
+            {
+                order.Remove(node);
+                node.Value = (id, state);
+                order.AddFirst(node);
+                return;
+            }
+
+            nodes[id] = order.AddFirst((id, state));
+            if (nodes.Count > capacity)
+            {
+                nodes.Remove(order.Last!.Value.Id);
+                order.RemoveLast();
+            }
+        }
+    }
+}
