@@ -160,7 +160,7 @@ public sealed class KafkaNodeTests() : DevBrokerTestBase("identitygraph-node-", 
 
     /// <summary>
     /// Appends the profile's erasure to its profile slice's journal, through the real plugin and serializer: a slice
-    /// event (manifest "sc") whose one change is the published ProfileErased and the erased state.
+    /// event (manifest "sc") whose one change is the published ProfileErased and its domain event.
     /// </summary>
     private static async Task AppendErasedAsync(StorageSettings storage, string profileId)
     {
@@ -169,25 +169,23 @@ public sealed class KafkaNodeTests() : DevBrokerTestBase("identitygraph-node-", 
         var slices = Core.Index.IndexSlices.DefaultSliceCount;
         var slice = Core.Profiles.ProfileSlices.SliceOf(Core.Profiles.ProfileId.Parse(profileId), slices);
         var published = new ProfileEvent { ProfileId = profileId, Version = 2, ObservationId = "test", Erased = new ProfileErased() };
-        // ProfileSnapshotData { profile_id, version = 2, status = ERASED (3) }
-        var state = Message(o =>
+        // ProfileErasedEvent { request_id = "test", occurred_at = { seconds = 1 } }
+        var erasedEvent = Message(o =>
         {
             o.WriteTag(1, WireFormat.WireType.LengthDelimited);
-            o.WriteString(profileId);
-            o.WriteTag(2, WireFormat.WireType.Varint);
-            o.WriteInt64(2);
-            o.WriteTag(3, WireFormat.WireType.Varint);
-            o.WriteEnum(3);
+            o.WriteString("test");
+            o.WriteTag(2, WireFormat.WireType.LengthDelimited);
+            o.WriteBytes(ByteString.CopyFrom(0x08, 0x01));
         });
-        // ProfileChangeData { profile_id, published, state }, inside ProfileSliceChangedEvent { changes }
+        // ProfileChangeData { profile_id, published, erased = 8 }, inside ProfileSliceChangedEvent { changes }
         var change = Message(o =>
         {
             o.WriteTag(1, WireFormat.WireType.LengthDelimited);
             o.WriteString(profileId);
             o.WriteTag(2, WireFormat.WireType.LengthDelimited);
             o.WriteMessage(published);
-            o.WriteTag(3, WireFormat.WireType.LengthDelimited);
-            o.WriteBytes(ByteString.CopyFrom(state));
+            o.WriteTag(8, WireFormat.WireType.LengthDelimited);
+            o.WriteBytes(ByteString.CopyFrom(erasedEvent));
         });
         var sliceEvent = Message(o =>
         {

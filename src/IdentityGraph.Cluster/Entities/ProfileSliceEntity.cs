@@ -15,7 +15,8 @@ namespace IdentityGraph.Cluster.Entities;
 /// One slice of the profiles (docs/architecture.md): a thin persistent shell over <see cref="ProfileDecider"/> for every
 /// profile whose id falls in it (<see cref="ProfileSlices"/>). Each command — one micro-batch's observations for all of
 /// its targets in this slice, an absorb, a retire — is decided in memory and written as <em>one</em> journal event
-/// holding every changed profile's published event and new state; its answer goes out only when that event is durable.
+/// holding every changed profile's published event (with the profile after it) and domain event; its answer goes out
+/// only when that event is durable.
 /// Nothing here waits for another entity: a merge is driven by the resolver (read, absorb at the survivor, retire with
 /// compare-and-set on the version), so slices cannot deadlock however merges interleave.
 /// </summary>
@@ -23,8 +24,8 @@ namespace IdentityGraph.Cluster.Entities;
 /// <c>PersistAsync</c>: a command is decided on the state including writes still in flight, so a busy slice pipelines
 /// its writes (the journal groups them into one transaction). What it answers never names something a crash could take
 /// back: answers that write nothing wait for the writes of the profiles they name, and a redirect (merged away) is named
-/// only once durable. States are held serialised (about 700 bytes a profile of the benchmark workload), the recently
-/// used ones also decoded.
+/// only once durable. Durable states are held serialised (about 770 bytes a profile of the benchmark workload), except
+/// the recently used ones, which are held decoded instead (and serialised when they drop out).
 /// </remarks>
 internal sealed class ProfileSliceEntity : UntypedPersistentActor
 {
@@ -35,6 +36,7 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     private readonly int snapshotEvery;
     private readonly ProfileLimits limits;
     private readonly ProfileChangeSignal signal;
+    // A profile's durable state is in `decoded` when recently used, else serialised in `durable`: never in both.
     private readonly Dictionary<string, byte[]> durable = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Pending> pending = new(StringComparer.Ordinal);
     private readonly DecodedStates decoded = new(DecodedCapacity);
@@ -66,6 +68,7 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
         {
             case SnapshotOffer { Snapshot: ProfileSliceSnapshotData snapshot } offer:
                 durable.Clear();
+                decoded.Clear();
                 foreach (var profile in snapshot.Profiles)
                 {
                     durable[profile.ProfileId] = profile.State.ToByteArray();
@@ -76,7 +79,7 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
             case ProfileSliceChangedEvent e:
                 foreach (var change in e.Changes)
                 {
-                    durable[change.ProfileId] = change.State.ToByteArray();
+                    MakeDurable(change.ProfileId, ProfileDecider.Apply(StateOf(change.ProfileId), WireMapping.DomainEventOf(change)));
                 }
 
                 break;
@@ -309,30 +312,21 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
 
         var written = new ProfileSliceChangedEvent();
         var write = ++writesEnqueued;
-        var states = new byte[changes.Count][];
-        for (var i = 0; i < changes.Count; i++)
+        foreach (var (id, before, domainEvent, after) in changes)
         {
-            var (id, before, domainEvent, after) = changes[i];
-            states[i] = WireMapping.ToWire(id, after).ToByteArray();
-            written.Changes.Add(new ProfileChangeData
-            {
-                ProfileId = id.Value,
-                Published = ProfileChanges.ToContract(id, before, domainEvent, after, withProfile: false),
-                State = UnsafeByteOperations.UnsafeWrap(states[i]),
-            });
+            written.Changes.Add(WireMapping.ToChange(id, domainEvent, ProfileChanges.ToContract(id, before, domainEvent, after)));
         }
 
         PersistAsync(written, _ =>
         {
-            for (var i = 0; i < changes.Count; i++)
+            foreach (var change in changes)
             {
-                var id = changes[i].Id.Value;
-                durable[id] = states[i];
+                // The durable state as of this write (a snapshot here must hold it), whatever is still in flight.
+                var id = change.Id.Value;
+                MakeDurable(id, change.After);
                 if (pending.TryGetValue(id, out var inFlight) && inFlight.LastWrite == write)
                 {
-                    // No later write of it in flight: its decided state is now its durable state.
-                    pending.Remove(id);
-                    decoded.Put(id, inFlight.State);
+                    pending.Remove(id); // nothing later in flight: the decided state is the durable one
                 }
             }
 
@@ -389,14 +383,30 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
             return state;
         }
 
-        if (!durable.TryGetValue(profileId, out var bytes))
+        if (!durable.Remove(profileId, out var bytes))
         {
             return ProfileState.Empty;
         }
 
         state = WireMapping.FromWire(ProfileSnapshotData.Parser.ParseFrom(bytes));
-        decoded.Put(profileId, state);
+        Decoded(profileId, state);
         return state;
+    }
+
+    /// <summary>Records <paramref name="state"/> as the profile's durable state (decoded: it was just used).</summary>
+    private void MakeDurable(string profileId, ProfileState state)
+    {
+        durable.Remove(profileId);
+        Decoded(profileId, state);
+    }
+
+    /// <summary>Keeps a durable state decoded; the least recently used one past the capacity is serialised instead.</summary>
+    private void Decoded(string profileId, ProfileState state)
+    {
+        if (decoded.Put(profileId, state) is { } evicted)
+        {
+            durable[evicted.Id] = WireMapping.ToWire(ProfileId.Parse(evicted.Id), evicted.State).ToByteArray();
+        }
     }
 
     // In a callback every write up to LastSequenceNr is durable and applied to `durable`: a snapshot of it is exact,
@@ -411,6 +421,11 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
         lastSnapshotAt = LastSequenceNr;
         var snapshot = new ProfileSliceSnapshotData();
         snapshot.Profiles.AddRange(durable.Select(p => new SliceProfileData { ProfileId = p.Key, State = UnsafeByteOperations.UnsafeWrap(p.Value) }));
+        snapshot.Profiles.AddRange(decoded.All.Select(p => new SliceProfileData
+        {
+            ProfileId = p.Id,
+            State = UnsafeByteOperations.UnsafeWrap(WireMapping.ToWire(ProfileId.Parse(p.Id), p.State).ToByteArray()),
+        }));
         SaveSnapshot(snapshot);
     }
 
@@ -423,9 +438,17 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
         public long LastWrite { get; set; }
     }
 
-    /// <summary>The most recently used decoded durable states (least recently used dropped first).</summary>
+    /// <summary>The most recently used durable states, decoded (past the capacity, the least recently used goes).</summary>
     private sealed class DecodedStates(int capacity)
     {
+        public IEnumerable<(string Id, ProfileState State)> All => order;
+
+        public void Clear()
+        {
+            nodes.Clear();
+            order.Clear();
+        }
+
         private readonly Dictionary<string, LinkedListNode<(string Id, ProfileState State)>> nodes = new(StringComparer.Ordinal);
         private readonly LinkedList<(string Id, ProfileState State)> order = new();
 
@@ -443,22 +466,27 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
             return false;
         }
 
-        public void Put(string id, ProfileState state)
+        /// <summary>Puts or replaces the state; returns the entry it pushed out, if any.</summary>
+        public (string Id, ProfileState State)? Put(string id, ProfileState state)
         {
             if (nodes.TryGetValue(id, out var node))
             {
                 order.Remove(node);
                 node.Value = (id, state);
                 order.AddFirst(node);
-                return;
+                return null;
             }
 
             nodes[id] = order.AddFirst((id, state));
-            if (nodes.Count > capacity)
+            if (nodes.Count <= capacity)
             {
-                nodes.Remove(order.Last!.Value.Id);
-                order.RemoveLast();
+                return null;
             }
+
+            var evicted = order.Last!.Value;
+            nodes.Remove(evicted.Id);
+            order.RemoveLast();
+            return evicted;
         }
     }
 }

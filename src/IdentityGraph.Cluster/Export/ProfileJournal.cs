@@ -36,16 +36,12 @@ public static class ProfileJournal
     }
 
     /// <summary>
-    /// The profile changes of a journal entry, in the order they were decided: each profile's published event (its
-    /// <c>profile</c> field empty) and its serialised state after it; none for anything that is not a profile slice's
-    /// event.
+    /// The profile changes of a journal entry, in the order they were decided: each profile's published event (with the
+    /// profile after it) and domain event; none for anything that is not a profile slice's event.
     /// </summary>
     internal static IReadOnlyList<ProfileChangeData> Changes(EventEnvelope envelope)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         return envelope.Event is ProfileSliceChangedEvent changed ? changed.Changes : [];
     }
-
-    /// <summary>A profile's state as a slice event or snapshot holds it (serialised <see cref="ProfileSnapshotData"/>).</summary>
-    public static ProfileState StateOf(ByteString state) => WireMapping.FromWire(ProfileSnapshotData.Parser.ParseFrom(state));
 }

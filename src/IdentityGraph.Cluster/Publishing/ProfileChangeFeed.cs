@@ -41,7 +41,7 @@ public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, lo
 /// <summary>
 /// The journal side of publishing: reads the profile slices' events (tagged <c>profile</c>) in journal order after a
 /// checkpoint and hands out the changes they hold as contract <see cref="ProfileEvent"/>s, in batches: each change
-/// carries its published event and the profile's state after it, so nothing is replayed or cached. It reads when this node's <see cref="ProfileChangeSignal"/> says
+/// carries its event as published, with the profile after it, so nothing is replayed or cached. It reads when this node's <see cref="ProfileChangeSignal"/> says
 /// a profile event is durable (many signals coalesce into one read), and at the latest every
 /// <see cref="ProfileChangeFeedOptions.CatchUpInterval"/>, which covers what no signal announced: other nodes' writes
 /// and whatever a crash left unpublished. Each read is the plugin's gap-aware <c>CurrentEventsByTag</c>, so an
@@ -143,15 +143,10 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
                 lastTimestamp = envelope.Timestamp;
                 foreach (var change in ProfileJournal.Changes(envelope))
                 {
-                    var published = change.Published.Clone();
-                    var state = ProfileJournal.StateOf(change.State);
-                    if (state.Status == ProfileStatus.Live)
-                    {
-                        published.Profile = ProfileSnapshots.ToContract(ProfileId.Parse(change.ProfileId), state);
-                    }
-
                     changes.Add(new ProfileChange(
-                        published, published.ChangeCase is ProfileEvent.ChangeOneofCase.MergedAway or ProfileEvent.ChangeOneofCase.Erased, offset));
+                        change.Published,
+                        change.Published.ChangeCase is ProfileEvent.ChangeOneofCase.MergedAway or ProfileEvent.ChangeOneofCase.Erased,
+                        offset));
                 }
             }
 

@@ -111,6 +111,38 @@ internal static partial class WireMapping
         _ => throw new ArgumentException($"No wire form for {domainEvent.GetType().Name}.", nameof(domainEvent)),
     };
 
+    /// <summary>A slice's record of one profile change: the published event (with its profile) and the domain event.</summary>
+    public static ProfileChangeData ToChange(ProfileId id, IProfileEvent domainEvent, Contracts.V1.ProfileEvent published)
+    {
+        var change = new ProfileChangeData { ProfileId = id.Value, Published = published };
+        switch (ToWire(domainEvent))
+        {
+            case ProfileCreatedEvent e: change.Created = e; break;
+            case ObservationAppliedEvent e: change.Applied = e; break;
+            case ProfileAbsorbedEvent e: change.Absorbed = e; break;
+            case ProfileMergedAwayEvent e: change.MergedAway = e; break;
+            case ProfileErasedEvent e: change.Erased = e; break;
+        }
+
+        return change;
+    }
+
+    /// <summary>The domain event of a slice's change record.</summary>
+    public static IProfileEvent DomainEventOf(ProfileChangeData change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        IMessage message = change.ChangeCase switch
+        {
+            ProfileChangeData.ChangeOneofCase.Created => change.Created,
+            ProfileChangeData.ChangeOneofCase.Applied => change.Applied,
+            ProfileChangeData.ChangeOneofCase.Absorbed => change.Absorbed,
+            ProfileChangeData.ChangeOneofCase.MergedAway => change.MergedAway,
+            ProfileChangeData.ChangeOneofCase.Erased => change.Erased,
+            _ => throw new InvalidOperationException($"A profile change of {change.ProfileId} holds no domain event."),
+        };
+        return FromWire(message);
+    }
+
     public static IProfileEvent FromWire(IMessage message) =>
         TryFromWire(message, out var domainEvent)
             ? domainEvent

@@ -16,9 +16,7 @@ public static class ProfileChanges
     /// The public event for <paramref name="change"/>, which turned <paramref name="before"/> into <paramref name="after"/>
     /// (= <c>ProfileDecider.Apply(before, change)</c>). Its version is the profile's version after the change.
     /// </summary>
-    /// <param name="withProfile">Fill <see cref="ProfileEvent.Profile"/> with the state after the change (when live);
-    /// false leaves it to the publisher, which has the state anyway.</param>
-    public static ProfileEvent ToContract(ProfileId id, ProfileState before, IProfileEvent change, ProfileState after, bool withProfile = true)
+    public static ProfileEvent ToContract(ProfileId id, ProfileState before, IProfileEvent change, ProfileState after)
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(change);
@@ -51,7 +49,7 @@ public static class ProfileChanges
                 throw new ArgumentException($"Unknown profile event {change.GetType().Name}.", nameof(change));
         }
 
-        if (withProfile && after.Status == ProfileStatus.Live)
+        if (after.Status == ProfileStatus.Live)
         {
             published.Profile = ProfileSnapshots.ToContract(id, after);
         }

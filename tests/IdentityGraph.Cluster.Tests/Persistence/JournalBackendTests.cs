@@ -48,7 +48,7 @@ public abstract class JournalBackendTests
             {
                 ProfileId = profileId,
                 Published = new Contracts.V1.ProfileEvent { ProfileId = profileId, ObservationId = observationId, Version = 1 },
-                State = ByteString.CopyFromUtf8("state after " + observationId),
+                Applied = new ObservationAppliedEvent { ObservationId = observationId },
             },
         },
     };

@@ -238,7 +238,8 @@ public sealed class GraphSerializerTests : IDisposable
         FieldType.Double => value + 0.5,
         FieldType.Float => value + 0.5f,
         FieldType.Bytes => ByteString.CopyFromUtf8($"{field.Name}-{value}"),
-        FieldType.Enum => Enum.ToObject(field.EnumType.ClrType, field.EnumType.Values[1 + (value % (field.EnumType.Values.Count - 1))].Number),
+        // Nested messages multiply the seed, which can overflow to a negative value: the index is taken non-negative.
+        FieldType.Enum => Enum.ToObject(field.EnumType.ClrType, field.EnumType.Values[1 + (int)((uint)value % (uint)(field.EnumType.Values.Count - 1))].Number),
         FieldType.Message => Fill(field.MessageType, value),
         _ => throw new NotSupportedException($"{field.FullName}: {field.FieldType}"),
     };
