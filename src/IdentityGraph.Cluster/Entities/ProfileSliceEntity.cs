@@ -25,13 +25,12 @@ namespace IdentityGraph.Cluster.Entities;
 /// its writes (the journal groups them into one transaction). What it answers never names something a crash could take
 /// back: answers that write nothing wait for the writes of the profiles they name, and a redirect (merged away) is named
 /// only once durable. Durable states are held serialised (about 770 bytes a profile of the benchmark workload), except
-/// the recently used ones, which are held decoded instead (and serialised when they drop out).
+/// the most recently used ones (<c>DecodedProfilesPerSlice</c>), which are held decoded instead (about 12 KB each) and
+/// serialised when they drop out.
 /// </remarks>
 internal sealed class ProfileSliceEntity : UntypedPersistentActor
 {
     public const string TypeName = "profiles";
-
-    private const int DecodedCapacity = 2048;
 
     private readonly int snapshotEvery;
     private readonly ProfileLimits limits;
@@ -39,16 +38,17 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     // A profile's durable state is in `decoded` when recently used, else serialised in `durable`: never in both.
     private readonly Dictionary<string, byte[]> durable = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Pending> pending = new(StringComparer.Ordinal);
-    private readonly DecodedStates decoded = new(DecodedCapacity);
+    private readonly DecodedStates decoded;
     private readonly Queue<(long UpTo, Action Action)> waiting = new();
     private long lastSnapshotAt;
     private long writesEnqueued;
     private long writesDone;
     private bool diverged;
 
-    public ProfileSliceEntity(string entityId, int snapshotEvery, ProfileLimits limits)
+    public ProfileSliceEntity(string entityId, int snapshotEvery, int decodedProfiles, ProfileLimits limits)
     {
         this.snapshotEvery = snapshotEvery;
+        decoded = new DecodedStates(decodedProfiles);
         this.limits = limits;
         PersistenceId = PersistenceIdOf(entityId);
         signal = ProfileChangeSignal.Get(Context.System);
@@ -59,8 +59,8 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     /// <summary>The persistence id of slice <paramref name="entityId"/> (<c>{count}-{slice}</c>).</summary>
     public static string PersistenceIdOf(string entityId) => TypeName + "-" + entityId;
 
-    public static Props PropsFor(string entityId, int snapshotEvery, ProfileLimits limits) =>
-        Props.Create<ProfileSliceEntity>(entityId, snapshotEvery, limits);
+    public static Props PropsFor(string entityId, int snapshotEvery, int decodedProfiles, ProfileLimits limits) =>
+        Props.Create<ProfileSliceEntity>(entityId, snapshotEvery, decodedProfiles, limits);
 
     protected override void OnRecover(object message)
     {

@@ -39,8 +39,7 @@ public static class IdentityGraphHostingExtensions
             .AddHocon(PersistenceHocon.Build(options.Storage), HoconAddMode.Prepend)
             // Remember-entities is off, so sharding keeps nothing on disk (no LMDB files beside the database).
             .AddHocon("akka.cluster.sharding.distributed-data.durable.keys = []", HoconAddMode.Prepend)
-            // Every observation activates entities (recovery queries); the default of 50 concurrent recoveries starves
-            // a busy node long before the database is the limit.
+            // Every slice recovers at start; the setting bounds how many at once (they share the connection pool).
             .AddHocon($"akka.persistence.max-concurrent-recoveries = {options.MaxConcurrentRecoveries}", HoconAddMode.Prepend)
             // The host stops the actor system last (Akka.Hosting runs coordinated shutdown in its StopAsync). Akka's own
             // SIGTERM hook would start it first, before Kafka ingestion has drained and committed.
@@ -64,7 +63,7 @@ public static class IdentityGraphHostingExtensions
             // A slice holds a share of all profiles or of the whole index in memory: recovering it costs more than
             // keeping it, so neither is passivated.
             .WithShardRegion<ProfileRegion>(
-                ProfileSliceEntity.TypeName, id => ProfileSliceEntity.PropsFor(id, options.SnapshotEvery, options.Limits), extractor, ShardOptions(TimeSpan.Zero))
+                ProfileSliceEntity.TypeName, id => ProfileSliceEntity.PropsFor(id, options.SnapshotEvery, options.DecodedProfilesPerSlice, options.Limits), extractor, ShardOptions(TimeSpan.Zero))
             .WithShardRegion<IndexRegion>(
                 IndexSliceEntity.TypeName, id => IndexSliceEntity.PropsFor(id, options.IndexSnapshotEvery), extractor, ShardOptions(TimeSpan.Zero));
         if (options.SeedNodes.Count == 0)

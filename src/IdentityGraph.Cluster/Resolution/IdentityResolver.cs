@@ -57,15 +57,16 @@ public sealed class ObservationRejectedException(Core.Identifiers.ValidationErro
 /// deterministic profile id;</item>
 /// <item>claim the components' unowned identifiers, one message per slice (compare-and-set: a lost claim names the
 /// winner, whose root joins the component);</item>
-/// <item>send each target profile (a component's smallest root after the claims) one message with all of its
-/// observations: at most one journal write per profile per batch; never to a candidate that lost every claim;</item>
-/// <item>merge every other root into the smallest id (union by minimum id), repeating until one remains;</item>
+/// <item>send each profile slice one message with its targets (a component's smallest root after the claims) and all
+/// of their observations: at most one journal write per slice per batch; never to a candidate that lost every
+/// claim;</item>
+/// <item>merge every other root into the smallest id (union by minimum id): read it, have the survivor absorb it,
+/// retire it with compare-and-set on its version; repeating until one root remains;</item>
 /// <item>repoint the identifiers that still name a retired profile (path compression), one message per slice.</item>
 /// </list>
 /// A claim is written before the profile content that mentions it, so a crash between the two leaves an identifier
 /// naming a profile that does not know it yet, never an identifier in two profiles; the redelivered observation
-/// completes it. Only a larger id ever waits for a smaller one (a retiring profile waits for its survivor to absorb
-/// it), so there is no deadlock.
+/// completes it. No entity ever waits for another (this resolver drives every step), so there is no deadlock.
 /// </remarks>
 public sealed partial class IdentityResolver : IDisposable
 {

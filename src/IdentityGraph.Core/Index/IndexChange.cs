@@ -30,8 +30,7 @@ public readonly record struct RepointRequest(IdentifierKey Key, ProfileId From, 
 /// </param>
 /// <param name="Changed">
 /// This request changed the owner (a claim that took an unowned identifier, a repoint that moved it); false when it
-/// only learned the owner. A claim that took an identifier tells the resolver that its candidate is a profile that
-/// cannot have been written before (docs/architecture.md › What a new profile costs).
+/// only learned the owner.
 /// </param>
 public readonly record struct IndexAnswer(IdentifierKey Key, ProfileId? Owner, bool Pending, bool Changed = false);
 

@@ -134,6 +134,7 @@ public sealed class GraphSettings
             ? IndexSlices
             : throw new InvalidOperationException("IdentityGraph:Graph:IndexSlices is 'as written': resolve it from the database first (IndexSliceCount)."),
         IndexSnapshotEvery = IndexSnapshotEvery,
+        DecodedProfilesPerSlice = DecodedProfilesPerSlice,
         Batching = Batch.ToOptions(),
     };
 
@@ -146,6 +147,12 @@ public sealed class GraphSettings
 
     /// <summary>An index slice saves a snapshot, and deletes the events before it, every this many events.</summary>
     public int IndexSnapshotEvery { get; set; } = 500;
+
+    /// <summary>
+    /// Profiles each profile slice keeps decoded (the most recently used; the rest are held serialised): more is faster
+    /// and takes more memory (about 12 KB each).
+    /// </summary>
+    public int DecodedProfilesPerSlice { get; set; } = Cluster.Hosting.IdentityGraphOptions.DefaultDecodedProfilesPerSlice;
 
     public BatchSettings Batch { get; set; } = new();
 
@@ -161,6 +168,11 @@ public sealed class GraphSettings
         if (IndexSnapshotEvery is < 10 or > 1_000_000)
         {
             yield return $"{prefix}:IndexSnapshotEvery must be between 10 and 1000000 (was {IndexSnapshotEvery}).";
+        }
+
+        if (DecodedProfilesPerSlice is < 1 or > 10_000_000)
+        {
+            yield return $"{prefix}:DecodedProfilesPerSlice must be between 1 and 10000000 (was {DecodedProfilesPerSlice}).";
         }
 
         foreach (var problem in Batch.ToOptions().Validate(prefix + ":Batch"))
