@@ -41,6 +41,7 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     private readonly DecodedStates decoded;
     private readonly Queue<(long UpTo, Action Action)> waiting = new();
     private long lastSnapshotAt;
+    private long changesSinceSnapshot;
     private long writesEnqueued;
     private long writesDone;
     private bool diverged;
@@ -75,8 +76,10 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
                 }
 
                 lastSnapshotAt = offer.Metadata.SequenceNr;
+                changesSinceSnapshot = 0;
                 break;
             case ProfileSliceChangedEvent e:
+                changesSinceSnapshot += e.Changes.Count;
                 foreach (var change in e.Changes)
                 {
                     MakeDurable(change.ProfileId, ProfileDecider.Apply(StateOf(change.ProfileId), WireMapping.DomainEventOf(change)));
@@ -338,6 +341,7 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
                 waiting.Dequeue().Action();
             }
 
+            changesSinceSnapshot += changes.Count;
             SnapshotIfDue();
         });
     }
@@ -411,14 +415,20 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
 
     // In a callback every write up to LastSequenceNr is durable and applied to `durable`: a snapshot of it is exact,
     // whatever is still in flight.
+    // A snapshot is every profile of the slice (megabytes), so it waits until both SnapshotEvery events and at least as
+    // many profile changes as the slice holds profiles were written since the last one: the snapshots then write no
+    // more than the journal does (a change row is about as large as a profile), and a recovery reads at most about
+    // twice the slice. With a count alone, a slow stream of small batches snapshotted every slice's megabytes over and
+    // over, all slices at about the same time.
     private void SnapshotIfDue()
     {
-        if (diverged || LastSequenceNr - lastSnapshotAt < snapshotEvery)
+        if (diverged || LastSequenceNr - lastSnapshotAt < snapshotEvery || changesSinceSnapshot < durable.Count + decoded.Count)
         {
             return;
         }
 
         lastSnapshotAt = LastSequenceNr;
+        changesSinceSnapshot = 0;
         var snapshot = new ProfileSliceSnapshotData();
         snapshot.Profiles.AddRange(durable.Select(p => new SliceProfileData { ProfileId = p.Key, State = UnsafeByteOperations.UnsafeWrap(p.Value) }));
         snapshot.Profiles.AddRange(decoded.All.Select(p => new SliceProfileData
@@ -442,6 +452,8 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     private sealed class DecodedStates(int capacity)
     {
         public IEnumerable<(string Id, ProfileState State)> All => order;
+
+        public int Count => nodes.Count;
 
         public void Clear()
         {

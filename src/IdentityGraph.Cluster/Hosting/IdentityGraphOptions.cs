@@ -19,8 +19,8 @@ public sealed record IdentityGraphOptions
     public Core.Profiles.ProfileLimits Limits { get; init; } = Core.Profiles.ProfileLimits.Default;
 
     /// <summary>
-    /// A profile slice saves a snapshot (every profile's state) every this many events, so recovery reads at most that
-    /// many events after it.
+    /// A profile slice saves a snapshot (every profile's state) after at least this many events — and at least as many
+    /// profile changes as it holds profiles, so that its snapshots write no more than its journal does.
     /// </summary>
     public int SnapshotEvery { get; init; } = 500;
 

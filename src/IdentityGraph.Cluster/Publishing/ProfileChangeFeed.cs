@@ -36,7 +36,10 @@ public sealed record ProfileChange(ProfileEvent Event, bool EndsProfile, long Of
 /// last event read (also when it was not a profile event): the checkpoint once the batch is delivered.
 /// </summary>
 /// <param name="LastTimestamp">When the last event was written, Unix milliseconds.</param>
-public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp);
+/// <param name="ReadTime">How long the journal read took (its gap detection waits up to 10 s for an ordering number
+/// that has not committed yet).</param>
+/// <param name="After">The journal offset the read started after.</param>
+public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp, TimeSpan ReadTime = default, long After = 0);
 
 /// <summary>
 /// The journal side of publishing: reads the profile slices' events (tagged <c>profile</c>) in journal order after a
@@ -122,6 +125,7 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
     /// <summary>One read: up to a batch of events after <paramref name="after"/>, as published changes; null when abandoned.</summary>
     private async Task<(ProfileChangeBatch? Batch, int Read)> ReadBatchAsync(SqlReadJournal journal, long after, CancellationToken abandon)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var (killSwitch, read) = journal.CurrentEventsByTag(PersistenceHocon.ProfileTag, Offset.Sequence(after))
             .Take(options.BatchSize)
             .ViaMaterialized(KillSwitches.Single<EventEnvelope>(), Keep.Right)
@@ -150,7 +154,7 @@ public sealed class ProfileChangeFeed(ActorSystem system, ProfileChangeFeedOptio
                 }
             }
 
-            return (new ProfileChangeBatch(changes, offset, lastTimestamp), envelopes.Count);
+            return (new ProfileChangeBatch(changes, offset, lastTimestamp, clock.Elapsed, after), envelopes.Count);
         }
         catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {

@@ -31,6 +31,8 @@ public sealed class OutboxProjection(
     private readonly byte[] contentType = Encoding.UTF8.GetBytes(options.Format == OutputFormat.Json
         ? "application/json"
         : "application/x-protobuf");
+    // A read normally takes milliseconds; one this slow delayed every profile event behind it (docs/kafka.md › catch-up).
+    private static readonly TimeSpan SlowRead = TimeSpan.FromSeconds(2);
     private OutboxDeadLetters? deadLetters;
 
     private OutboxDeadLetters DeadLetters => deadLetters ??= new OutboxDeadLetters(producer, options.DeadLetterTopic, messageLimit, Encode, contentType);
@@ -52,6 +54,11 @@ public sealed class OutboxProjection(
         var sinceSave = System.Diagnostics.Stopwatch.StartNew();
         await foreach (var batch in feed.ReadAsync(from, stopping))
         {
+            if (batch.ReadTime >= SlowRead)
+            {
+                logger.OutboxSlowRead(batch.After, batch.Offset, batch.ReadTime.TotalSeconds);
+            }
+
             var (events, ended, refusedEvents) = await PublishAsync(batch);
             unsaved = batch;
             if (sinceSave.Elapsed >= options.CheckpointInterval)
@@ -170,6 +177,9 @@ internal static partial class OutboxLog
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Outbox lag probe failed: {Error}")]
     public static partial void OutboxLagProbeFailed(this ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox read of the journal after offset {After} (up to {Offset}) took {Seconds:F1} s: a gap in the journal's ordering numbers was waited for (a write that took an ordering and committed late, or never), or the database was slow")]
+    public static partial void OutboxSlowRead(this ILogger logger, long after, long offset, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbox stopped at journal offset {Offset}")]
     public static partial void OutboxStopped(this ILogger logger, long offset);
