@@ -456,6 +456,50 @@ public abstract class GraphBehaviourTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The retire step of a merge is a compare-and-set on the version the resolver read: a profile that changed after
+    /// its content was read (and absorbed by the survivor) refuses to retire ("stale"), so nothing it gained meanwhile
+    /// can be left behind; the merge that follows reads again, and the survivor ends up with everything.
+    /// </summary>
+    protected async Task A_profile_that_changed_since_it_was_read_does_not_retire()
+    {
+        await using var graph = await TestGraph.StartAsync(await StorageAsync("retire-cas"));
+        var ann = await graph.Resolver.ResolveAsync(Observe("cas1", T0, "ann@example.com"));
+        var bob = await graph.Resolver.ResolveAsync(Observe("cas2", T0.AddHours(1), "bob@example.com"));
+        Assert.True(ann.ProfileId < bob.ProfileId);
+
+        var profiles = graph.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<ProfileRegion>();
+        var slices = Core.Index.IndexSlices.DefaultSliceCount;
+        var bobSlice = $"{slices}-{ProfileSlices.SliceOf(bob.ProfileId, slices)}";
+        var read = await profiles.Ask<Wire.MergeContent>(new Wire.ReadForMerge { Slice = bobSlice, ProfileId = bob.ProfileId.Value }, TimeSpan.FromSeconds(30));
+
+        // Bob's profile changes after the read.
+        Assert.Equal(ResolveOutcome.Linked, (await graph.Resolver.ResolveAsync(Observe("cas3", T0.AddHours(2), "bob@example.com", "+4530000004"))).Outcome);
+
+        var retire = new Wire.RetireProfile
+        {
+            Slice = bobSlice,
+            ProfileId = bob.ProfileId.Value,
+            Survivor = ann.ProfileId.Value,
+            ExpectedVersion = read.Version,
+            ObservationId = "cas-merge",
+            OccurredAt = Timestamp.FromDateTimeOffset(T0.AddHours(3)),
+        };
+        var stale = await profiles.Ask<Wire.RetireResult>(retire, TimeSpan.FromSeconds(30));
+        Assert.True(stale.Stale);
+        Assert.False(stale.Merged);
+        Assert.Equal(ProfileStatus.Live, (await graph.Resolver.GetProfileAsync(bob.ProfileId))!.Status);
+
+        // The merge itself reads again: the survivor holds bob's later phone too, and bob's id leads to it.
+        var merged = await graph.Resolver.ResolveAsync(Observe("cas4", T0.AddHours(4), "ann@example.com", "bob@example.com"));
+        Assert.Equal(new ResolveResult(ann.ProfileId, ResolveOutcome.Merged, 1), merged);
+        var survivor = await graph.Resolver.GetLiveProfileAsync(bob.ProfileId.Value);
+        Assert.NotNull(survivor);
+        Assert.Equal(ann.ProfileId, survivor.Id);
+        Assert.Equal(3, survivor.State.Content.Identifiers.Count);
+        Assert.Equal(ann.ProfileId, await graph.Resolver.FindProfileByKeyAsync(Key(IdentifierType.Phone, "+4530000004")));
+    }
+
     private static async Task WaitUntil(Func<bool> condition, TimeSpan patience, string what)
     {
         var waited = Stopwatch.StartNew();
@@ -518,6 +562,9 @@ public sealed class SqliteGraphBehaviourTests(ITestOutputHelper output) : GraphB
     [Fact]
     public Task A_batch_writes_one_row_per_profile_slice_not_per_profile_on_sqlite() => A_batch_writes_one_row_per_profile_slice_not_per_profile();
 
+    [Fact]
+    public Task A_profile_that_changed_since_it_was_read_does_not_retire_on_sqlite() => A_profile_that_changed_since_it_was_read_does_not_retire();
+
     protected override Task<StorageSettings> StorageAsync(string purpose) =>
         Task.FromResult(StorageSettings.Parse($"sqlite:{Path.Combine(directory, purpose + ".db")}"));
 
@@ -554,6 +601,9 @@ public sealed class PostgresGraphBehaviourTests(PostgresServer server, ITestOutp
 
     [PostgresFact]
     public Task A_batch_writes_one_row_per_profile_slice_not_per_profile_on_postgres() => A_batch_writes_one_row_per_profile_slice_not_per_profile();
+
+    [PostgresFact]
+    public Task A_profile_that_changed_since_it_was_read_does_not_retire_on_postgres() => A_profile_that_changed_since_it_was_read_does_not_retire();
 
     protected override async Task<StorageSettings> StorageAsync(string purpose) =>
         StorageSettings.Parse("postgres:" + await server.CreateDatabaseAsync(purpose));
