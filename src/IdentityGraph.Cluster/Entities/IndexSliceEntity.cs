@@ -90,7 +90,6 @@ internal sealed class IndexSliceEntity : UntypedPersistentActor
     {
         var answer = new OwnersAnswer();
         answer.Owners.AddRange(decision.Answers.Select(a => a.Owner?.Value ?? ""));
-        answer.Changed.AddRange(decision.Answers.Select(a => a.Changed));
         if (decision.Changes.Count == 0)
         {
             // Persist stashes commands during a write, so nothing is pending here: every owner named is durable.

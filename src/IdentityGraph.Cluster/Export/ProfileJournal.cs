@@ -1,15 +1,12 @@
 using Akka.Actor;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
-using Google.Protobuf;
 using IdentityGraph.Cluster.Persistence;
-using IdentityGraph.Cluster.Serialization;
 using IdentityGraph.Cluster.Wire;
-using IdentityGraph.Core.Profiles;
 
 namespace IdentityGraph.Cluster.Export;
 
-/// <summary>Reading profile changes back from the journal (export, outbox): which profile, which event, which state.</summary>
+/// <summary>Reading profile changes back from the journal (export, outbox): which profile, which published event, which domain event.</summary>
 public static class ProfileJournal
 {
     /// <summary>The read journal the graph writes to.</summary>
