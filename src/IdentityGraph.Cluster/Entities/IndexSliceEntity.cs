@@ -25,6 +25,8 @@ internal sealed class IndexSliceEntity : UntypedPersistentActor
     private readonly int snapshotEvery;
     private IndexSlice slice = new();
     private long lastSnapshotAt;
+    // The snapshot before the latest one: events are deleted only up to it (see SaveSnapshotSuccess).
+    private long previousSnapshotAt;
 
     public IndexSliceEntity(string entityId, int snapshotEvery)
     {
@@ -44,6 +46,7 @@ internal sealed class IndexSliceEntity : UntypedPersistentActor
             case SnapshotOffer { Snapshot: IndexSnapshotData snapshot } offer:
                 slice = IndexSlice.FromSnapshot(snapshot.Entries.Select(e => new IndexEntry(new IdentifierKey(e.Key), ProfileId.Parse(e.Owner), e.Version)));
                 lastSnapshotAt = offer.Metadata.SequenceNr;
+                previousSnapshotAt = offer.Metadata.SequenceNr;
                 break;
             case IndexChangedEvent e:
                 foreach (var change in e.Changes)
@@ -74,9 +77,18 @@ internal sealed class IndexSliceEntity : UntypedPersistentActor
                 Context.Stop(Self);
                 break;
             case SaveSnapshotSuccess s:
-                // The snapshot holds everything before it: older snapshots and events are no longer needed.
+                // The snapshot holds everything before it: older snapshots are no longer needed, and neither are the
+                // events, but those go one snapshot later. Deleting rows leaves holes in the journal's ordering, and
+                // the read journal's gap detection waits 10 s for a hole it has not yet seen filled (the outbox's
+                // reads too, a ten-second publishing stall): events deleted right after they were written could be
+                // such a hole; events a whole snapshot interval old have long been seen.
                 DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
-                DeleteMessages(s.Metadata.SequenceNr);
+                if (previousSnapshotAt > 0)
+                {
+                    DeleteMessages(previousSnapshotAt);
+                }
+
+                previousSnapshotAt = s.Metadata.SequenceNr;
                 break;
             case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure or DeleteMessagesSuccess or DeleteMessagesFailure:
                 break; // a missing snapshot or undeleted events only make recovery longer

@@ -42,7 +42,7 @@ public sealed record IdentityGraphOptions
     /// </summary>
     public int IndexSlices { get; init; } = Core.Index.IndexSlices.DefaultSliceCount;
 
-    /// <summary>An index slice saves a snapshot (and deletes older events) every this many events.</summary>
+    /// <summary>An index slice saves a snapshot every this many events (and deletes the events before its previous snapshot).</summary>
     public int IndexSnapshotEvery { get; init; } = 500;
 
     /// <summary>How observations are grouped into micro-batches (<see cref="Resolution.BatchingOptions"/>).</summary>

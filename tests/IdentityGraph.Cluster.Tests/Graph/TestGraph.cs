@@ -38,7 +38,7 @@ public sealed class TestGraph : IAsyncDisposable
         new IdentifierKeyer(IdentifierKeyer.DevelopmentSecret));
 
     public static async Task<TestGraph> StartAsync(
-        StorageSettings storage, int snapshotEvery = 500, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null)
+        StorageSettings storage, int snapshotEvery = 500, Core.Profiles.ProfileLimits? limits = null, BatchingOptions? batching = null, int indexSnapshotEvery = 500)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -48,6 +48,7 @@ public sealed class TestGraph : IAsyncDisposable
             Storage = storage,
             ShardCount = 10,
             SnapshotEvery = snapshotEvery,
+            IndexSnapshotEvery = indexSnapshotEvery,
             AskTimeout = TimeSpan.FromSeconds(60),
             Limits = limits ?? Core.Profiles.ProfileLimits.Default,
             Batching = batching ?? new BatchingOptions(),
