@@ -132,6 +132,11 @@ public static class PersistenceHocon
                   parallelism = {{parallelism}}
                   read-isolation-level = {{readIsolation}}
                   tag-write-mode = Csv
+                  # Bound parameters instead of linq2db's literals for a batch of rows: on PostgreSQL each payload
+                  # was written as a hex literal into the statement text, an SQL string of about twice the payload
+                  # built per batch (often on the large object heap, 29 instead of 7 full collections in a 40,000-
+                  # observation run) and parsed again by the server: 6,500 → 8,400 observations/s (benchmarks/README.md).
+                  prefer-parameters-on-multirow-insert = on
                   circuit-breaker.reset-timeout = {{resetTimeout}}
                   event-adapters {
                     {{ProfileTagAdapterName}} = {{adapter}}
