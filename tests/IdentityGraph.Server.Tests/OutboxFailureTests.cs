@@ -48,7 +48,17 @@ public sealed class OutboxFailureTests(ITestOutputHelper output)
     private async Task<Run> RunAsync(ErrorCode error, TimeSpan? producerTimeout)
     {
         await using var rig = InProcessBrokerRig.Start(partitions: 4);
-        var environment = new List<(string, string)> { ("IdentityGraph__Kafka__Outbox__StallTimeout", StallTimeout.ToString()) };
+        var environment = new List<(string, string)>
+        {
+            ("IdentityGraph__Kafka__Outbox__StallTimeout", StallTimeout.ToString()),
+            // One small batch at a time: the node must still be resolving the stream (and writing events the outbox
+            // cannot publish) well after the broker starts refusing. At full speed it resolved all 16,000 observations
+            // within seconds, and the lag stopped growing before the first probe after the injection. The input must be
+            // on the broker before the injection (the errors hit every producer), and the dev broker keeps only 5 MiB
+            // per partition, so a longer stream is no way out: its oldest records would be gone before they are read.
+            ("IdentityGraph__Graph__Batch__MaxSize", "4"),
+            ("IdentityGraph__Graph__Batch__MaxInFlight", "1"),
+        };
         if (producerTimeout is { } timeout)
         {
             environment.Add(("IdentityGraph__Kafka__Outbox__Producer__message.timeout.ms", ((int)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));
@@ -57,8 +67,7 @@ public sealed class OutboxFailureTests(ITestOutputHelper output)
         await rig.StartServeAsync([.. environment]);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
 
-        // A stream long enough that the node is still resolving it well after publishing stops (at 1,500-2,500
-        // observations/s on SQLite, 4,000 were all resolved within seconds of the injection, and the lag stopped growing).
+        // A stream long enough that the node, resolving in small batches, is still at it well after publishing stops.
         var input = Path.Combine(rig.Directory, "observations.jsonl");
         var lines = new ObservationGenerator(seed: 23, customers: 4800, householdLinkRate: 0.06).JsonLines(16000).ToList();
         await File.WriteAllLinesAsync(input, lines);
