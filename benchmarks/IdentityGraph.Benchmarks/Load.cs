@@ -43,6 +43,12 @@ public sealed record PhaseResult
 
     public long LatencyMaxMs { get; init; }
 
+    /// <summary>
+    /// Latency per second of the phase, by when each observation was produced: shows whether a tail is spread evenly or
+    /// comes from a few stalls (a collection, a snapshot, a slow read).
+    /// </summary>
+    public List<LatencySecond> LatencyBySecond { get; init; } = [];
+
     /// <summary>CPU seconds used during the phase, per watched process (serve, broker, postgres, load).</summary>
     public Dictionary<string, double> CpuSeconds { get; init; } = [];
 
@@ -59,6 +65,9 @@ public sealed record PhaseResult
 
     public bool Completed { get; init; }
 }
+
+/// <summary>Latencies of the observations produced in one second of a phase.</summary>
+public sealed record LatencySecond(int Second, int Count, long P50Ms, long P99Ms, long MaxMs);
 
 /// <summary>
 /// One phase of the end-to-end load benchmark: streams records [from, from + count) of the workload to the input
@@ -216,6 +225,16 @@ public static class Load
         long P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
         // No output seen (a warm-up whose records were all committed before the outbox first published): no span, no rate.
         var span = output.Records > 0 ? (output.LastRecordMs - firstProduceMs) / 1000.0 : 0;
+        var bySecond = latencies
+            .Where(l => produced.ContainsKey(l.Key))
+            .GroupBy(l => (int)((produced[l.Key] - firstProduceMs) / 1000), l => l.Value)
+            .OrderBy(g => g.Key)
+            .Select(g =>
+            {
+                var second = g.Order().ToArray();
+                return new LatencySecond(g.Key, second.Length, second[(second.Length - 1) / 2], second[Math.Clamp((int)Math.Ceiling(0.99 * second.Length) - 1, 0, second.Length - 1)], second[^1]);
+            })
+            .ToList();
         var result = new PhaseResult
         {
             Name = settings.Name,
@@ -233,6 +252,7 @@ public static class Load
             LatencyP99Ms = P(0.99),
             LatencyP999Ms = P(0.999),
             LatencyMaxMs = sorted.Length > 0 ? sorted[^1] : 0,
+            LatencyBySecond = bySecond,
             CpuSeconds = cpuSeconds,
             MachineBusySeconds = cpu.MachineBusySeconds,
             OtherBusySeconds = Math.Round(Math.Max(0, cpu.MachineBusySeconds - cpuSeconds.Values.Sum()), 2),
