@@ -66,7 +66,7 @@ public static class EndToEnd
         reader.Wait();
         var span = TimeSpan.FromMilliseconds(Interlocked.Read(ref lastEventMs) - firstMs);
         var sorted = latencies.Values.Order().ToArray();
-        long P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        long P(double q) => Load.Percentile(sorted, q);
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(c, $"observations={lines.Count} produced_in_s={producedIn.TotalSeconds:F1} target_rate={(rate > 0 ? rate.ToString(c) : "max")}"));
         Console.WriteLine(string.Create(c, $"profile_events={events} observations_with_events={sorted.Length} first_produce_to_last_event_s={span.TotalSeconds:F1}"));

@@ -222,17 +222,17 @@ public static class Load
         output.Stop();
 
         var sorted = latencies.Values.Order().ToArray();
-        long P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+        long P(double q) => Percentile(sorted, q);
         // No output seen (a warm-up whose records were all committed before the outbox first published): no span, no rate.
         var span = output.Records > 0 ? (output.LastRecordMs - firstProduceMs) / 1000.0 : 0;
+        // A latency is recorded only for an observation in `produced`, which keeps every one sent.
         var bySecond = latencies
-            .Where(l => produced.ContainsKey(l.Key))
             .GroupBy(l => (int)((produced[l.Key] - firstProduceMs) / 1000), l => l.Value)
             .OrderBy(g => g.Key)
             .Select(g =>
             {
                 var second = g.Order().ToArray();
-                return new LatencySecond(g.Key, second.Length, second[(second.Length - 1) / 2], second[Math.Clamp((int)Math.Ceiling(0.99 * second.Length) - 1, 0, second.Length - 1)], second[^1]);
+                return new LatencySecond(g.Key, second.Length, Percentile(second, 0.50), Percentile(second, 0.99), second[^1]);
             })
             .ToList();
         var result = new PhaseResult
@@ -288,6 +288,10 @@ public static class Load
         Partitions(admin, topic).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
 
     private static long Sum(Dictionary<TopicPartition, long> offsets) => offsets.Values.Sum();
+
+    /// <summary>The nearest-rank <paramref name="q"/> quantile of ascending <paramref name="sorted"/> (0 when empty).</summary>
+    internal static long Percentile(long[] sorted, double q) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>Records of this phase the group has committed (offsets past our start, summed).</summary>
     private static long Committed(IConsumer<Ignore, Ignore> consumer, List<TopicPartition> partitions, Dictionary<TopicPartition, long> start) =>

@@ -39,7 +39,7 @@ public sealed record ProfileChange(ProfileEvent Event, bool EndsProfile, long Of
 /// <param name="ReadTime">How long the journal read took (its gap detection waits up to 10 s for an ordering number
 /// that has not committed yet).</param>
 /// <param name="After">The journal offset the read started after.</param>
-public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp, TimeSpan ReadTime = default, long After = 0);
+public sealed record ProfileChangeBatch(IReadOnlyList<ProfileChange> Changes, long Offset, long LastTimestamp, TimeSpan ReadTime, long After);
 
 /// <summary>
 /// The journal side of publishing: reads the profile slices' events (tagged <c>profile</c>) in journal order after a

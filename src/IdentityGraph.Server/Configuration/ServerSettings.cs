@@ -145,7 +145,7 @@ public sealed class GraphSettings
     /// </summary>
     public int IndexSlices { get; set; }
 
-    /// <summary>An index slice saves a snapshot, and deletes the events before it, every this many events.</summary>
+    /// <summary>An index slice saves a snapshot every this many events (and deletes the events before its previous snapshot).</summary>
     public int IndexSnapshotEvery { get; set; } = 500;
 
     /// <summary>
