@@ -173,12 +173,21 @@ public sealed partial class IdentityResolver
         var setOfKey = new Dictionary<IdentifierKey, int>();
         var setOfRoot = new Dictionary<string, int>(StringComparer.Ordinal);
         var accepted = new List<PendingResolve>();
+        // Per observation, cleared and reused (this runs for every observation of every batch).
+        var keys = new HashSet<IdentifierKey>();
+        var touched = new HashSet<int>();
+        // Keyed by the live root's id (an owner may have been merged into it), with the root's identifier count.
+        var newRoots = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var pending in batch)
         {
-            var keys = pending.Observation.Identifiers.Select(i => i.Key).Distinct().ToList();
-            var touched = new HashSet<int>();
-            // Keyed by the live root's id (an owner may have been merged into it), with the root's identifier count.
-            var newRoots = new Dictionary<string, int>(StringComparer.Ordinal);
+            keys.Clear();
+            touched.Clear();
+            newRoots.Clear();
+            foreach (var identifier in pending.Observation.Identifiers)
+            {
+                keys.Add(identifier.Key);
+            }
+
             var added = 0;
             foreach (var key in keys)
             {
@@ -204,7 +213,17 @@ public sealed partial class IdentityResolver
                 }
             }
 
-            var holding = touched.Sum(t => held[t]) + newRoots.Values.Sum();
+            var holding = 0;
+            foreach (var set in touched)
+            {
+                holding += held[set];
+            }
+
+            foreach (var count in newRoots.Values)
+            {
+                holding += count;
+            }
+
             if (Limits.CheckIdentifiers(holding, added, touched.Count + newRoots.Count) is { } refusal)
             {
                 ProfileLimitMetrics.ObservationRefused();

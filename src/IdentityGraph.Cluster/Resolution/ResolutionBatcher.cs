@@ -110,13 +110,16 @@ internal sealed class ResolutionBatcher : IDisposable
     {
         using var abandoned = new CancellationTokenSource();
         var waiting = batch.Count;
+        // Set before `abandoned` is disposed: the callers' completions usually run after the batch ended (each is
+        // answered by it), and cancelling a disposed source throws — once per batch, tens of times a second.
+        var finished = 0;
         foreach (var pending in batch)
         {
             _ = pending.Completion.Task.ContinueWith(
                 _ =>
                 {
                     // Completed by the batch (result or refusal) or cancelled by its caller: one fewer waiting.
-                    if (Interlocked.Decrement(ref waiting) == 0)
+                    if (Interlocked.Decrement(ref waiting) == 0 && Volatile.Read(ref finished) == 0)
                     {
                         try
                         {
@@ -124,7 +127,7 @@ internal sealed class ResolutionBatcher : IDisposable
                         }
                         catch (ObjectDisposedException)
                         {
-                            // The batch finished meanwhile.
+                            // The batch finished between the check and the call.
                         }
                     }
                 },
@@ -147,6 +150,7 @@ internal sealed class ResolutionBatcher : IDisposable
         }
         finally
         {
+            Volatile.Write(ref finished, 1);
             slots.Release();
         }
     }

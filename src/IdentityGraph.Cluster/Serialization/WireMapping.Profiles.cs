@@ -10,9 +10,12 @@ namespace IdentityGraph.Cluster.Serialization;
 /// <summary>Profile content, events and snapshots.</summary>
 internal static partial class WireMapping
 {
-    public static ProfileContentData ToWire(ProfileContent content)
+    /// <param name="evidenceByIndex">Write evidence keys as positions among the identifiers where it can
+    /// (<c>LinkEvidenceData.key_indexes</c>): for the form a slice holds and snapshots, not for messages.</param>
+    public static ProfileContentData ToWire(ProfileContent content, bool evidenceByIndex = false)
     {
         var data = new ProfileContentData();
+        var keys = evidenceByIndex && !content.Evidence.IsEmpty ? content.Identifiers.Keys.ToArray() : null;
         data.Identifiers.AddRange(content.Identifiers.Values.Select(r => new IdentifierRecordData
         {
             Identifier = new IdentifierData { Key = r.Key.Value, Type = r.Identifier.Type, Namespace = r.Identifier.Namespace, Value = r.Identifier.Value },
@@ -20,14 +23,17 @@ internal static partial class WireMapping
             LastSeen = ToWire(r.LastSeen),
             Channels = { r.Channels },
         }));
-        data.Evidence.AddRange(content.Evidence.Values.Select(e => new LinkEvidenceData
+        foreach (var e in content.Evidence.Values)
         {
-            ObservationId = e.ObservationId,
-            ObservedAt = ToWire(e.ObservedAt),
-            Source = e.Source,
-            Channel = e.Channel,
-            Keys = { e.Keys.Select(k => k.Value) },
-        }));
+            var evidence = new LinkEvidenceData { ObservationId = e.ObservationId, ObservedAt = ToWire(e.ObservedAt), Source = e.Source, Channel = e.Channel };
+            if (keys is null || !AddIndexes(evidence.KeyIndexes, keys, e.Keys))
+            {
+                evidence.Keys.AddRange(e.Keys.Select(k => k.Value));
+            }
+
+            data.Evidence.Add(evidence);
+        }
+
         data.Consents.AddRange(content.Consents.Values.Select(c => new ConsentRecordData
         {
             Purpose = c.Purpose,
@@ -70,13 +76,20 @@ internal static partial class WireMapping
             new NormalizedIdentifier(r.Identifier.Type, r.Identifier.Namespace, r.Identifier.Value),
             FromWire(r.FirstSeen),
             FromWire(r.LastSeen),
-            [.. r.Channels]));
+            ChannelSet.From(r.Channels))).ToImmutableSortedDictionary(r => r.Key, r => r);
+        // Evidence names the profile's own identifiers: share their key strings instead of holding a copy of each.
         var evidence = data.Evidence.Select(e => new LinkEvidence(
-            e.ObservationId, FromWire(e.ObservedAt), e.Source, e.Channel, [.. e.Keys.Select(k => new IdentifierKey(k))]));
+            e.ObservationId,
+            FromWire(e.ObservedAt),
+            e.Source,
+            e.Channel,
+            e.Keys.Count > 0 || e.KeyIndexes.Count == 0
+                ? [.. e.Keys.Select(k => Shared(identifiers, k))]
+                : [.. e.KeyIndexes.Select(i => Shared(identifiers, KeyAt(data, i)))]));
         return new ProfileContent
         {
-            Identifiers = identifiers.ToImmutableSortedDictionary(r => r.Key, r => r),
-            Evidence = evidence.ToImmutableSortedDictionary(e => e.KeySet, e => e, StringComparer.Ordinal),
+            Identifiers = identifiers,
+            Evidence = evidence.ToImmutableSortedDictionary(e => e.KeySet, e => e),
             Consents = data.Consents
                 .Select(c => new ConsentRecord(c.Purpose, c.Channel, c.Status, FromWire(c.DecidedAt), c.ObservationId))
                 .ToImmutableSortedDictionary(c => c.Slot, c => c, StringComparer.Ordinal),
@@ -89,6 +102,33 @@ internal static partial class WireMapping
             AttributeHorizon = data.AttributeHorizon.Length == 0 ? null : data.AttributeHorizon,
         };
     }
+
+    /// <summary>Adds the position of each key among <paramref name="identifiers"/> (sorted); false, adding nothing, when one is not there.</summary>
+    private static bool AddIndexes(Google.Protobuf.Collections.RepeatedField<uint> indexes, IdentifierKey[] identifiers, ImmutableArray<IdentifierKey> keys)
+    {
+        foreach (var key in keys)
+        {
+            if (Array.BinarySearch(identifiers, key) < 0)
+            {
+                return false;
+            }
+        }
+
+        foreach (var key in keys)
+        {
+            indexes.Add((uint)Array.BinarySearch(identifiers, key));
+        }
+
+        return true;
+    }
+
+    private static string KeyAt(ProfileContentData data, uint index) =>
+        index < data.Identifiers.Count
+            ? data.Identifiers[(int)index].Identifier.Key
+            : throw new InvalidDataException($"Link evidence names identifier {index} of a profile holding {data.Identifiers.Count}.");
+
+    private static IdentifierKey Shared(ImmutableSortedDictionary<IdentifierKey, IdentifierRecord> identifiers, string key) =>
+        identifiers.TryGetKey(new IdentifierKey(key), out var held) ? held : new IdentifierKey(key);
 
     public static IMessage ToWire(IProfileEvent domainEvent) => domainEvent switch
     {
@@ -162,9 +202,15 @@ internal static partial class WireMapping
         return domainEvent is not null;
     }
 
-    public static ProfileSnapshotData ToWire(ProfileId id, ProfileState state) => new()
+    /// <summary>A profile's state as a slice holds it between uses and writes it into its snapshots: without the id
+    /// (the slice keeps it beside), evidence by index.</summary>
+    public static byte[] ToStoredBytes(ProfileState state) => ToWire(null, state, evidenceByIndex: true).ToByteArray();
+
+    public static ProfileSnapshotData ToWire(ProfileId id, ProfileState state) => ToWire(id, state, evidenceByIndex: false);
+
+    private static ProfileSnapshotData ToWire(ProfileId? id, ProfileState state, bool evidenceByIndex) => new()
     {
-        ProfileId = id.Value,
+        ProfileId = id?.Value ?? "",
         Version = state.Version,
         Status = state.Status switch
         {
@@ -174,7 +220,7 @@ internal static partial class WireMapping
             _ => ProfileStatusData.New,
         },
         MergedInto = state.MergedInto?.Value ?? "",
-        Content = ToWire(state.Content),
+        Content = ToWire(state.Content, evidenceByIndex),
     };
 
     public static ProfileState FromWire(ProfileSnapshotData data) => new(

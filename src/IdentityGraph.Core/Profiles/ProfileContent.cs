@@ -9,7 +9,7 @@ namespace IdentityGraph.Core.Profiles;
 /// <param name="FirstSeen">The exact event time of the earliest sighting (an earlier sighting is new information).</param>
 /// <param name="LastSeen">The UTC day of the latest sighting, see <see cref="LastSeen"/>.</param>
 public sealed record IdentifierRecord(
-    IdentifierKey Key, NormalizedIdentifier Identifier, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, ImmutableSortedSet<Channel> Channels)
+    IdentifierKey Key, NormalizedIdentifier Identifier, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, ChannelSet Channels)
 {
     /// <summary>
     /// The start (00:00 UTC) of the UTC day of the latest sighting, never a finer time: a sighting on a day already
@@ -28,7 +28,7 @@ public sealed record IdentifierRecord(
 
     public bool Equals(IdentifierRecord? other) =>
         other is not null && Key == other.Key && Identifier == other.Identifier && FirstSeen == other.FirstSeen
-        && LastSeen == other.LastSeen && Channels.SetEquals(other.Channels);
+        && LastSeen == other.LastSeen && Channels == other.Channels;
 
     public override int GetHashCode() => HashCode.Combine(Key, FirstSeen, LastSeen, Channels.Count);
 }
@@ -36,8 +36,8 @@ public sealed record IdentifierRecord(
 /// <summary>Why identifiers are in one profile: the observation that saw them together (kept for explain and split).</summary>
 public sealed record LinkEvidence(string ObservationId, DateTimeOffset ObservedAt, string Source, Channel Channel, ImmutableArray<IdentifierKey> Keys)
 {
-    /// <summary>The linked key set as one string: evidence is unique per key set.</summary>
-    public string KeySet { get; } = string.Join(',', Keys.Select(k => k.Value));
+    /// <summary>The linked key set: evidence is unique per key set.</summary>
+    public LinkedKeys KeySet => new(Keys);
 
     /// <summary>
     /// Earlier evidence first; ties by observation id, then key set, source and channel. The order that decides which
@@ -56,7 +56,7 @@ public sealed record LinkEvidence(string ObservationId, DateTimeOffset ObservedA
 
         if (order == 0)
         {
-            order = string.CompareOrdinal(a.KeySet, b.KeySet);
+            order = a.KeySet.CompareTo(b.KeySet);
         }
 
         if (order == 0)
@@ -164,7 +164,7 @@ public sealed record ProfileContent
     public ImmutableSortedDictionary<IdentifierKey, IdentifierRecord> Identifiers { get; init; } = ImmutableSortedDictionary<IdentifierKey, IdentifierRecord>.Empty;
 
     /// <summary>Link evidence by key set.</summary>
-    public ImmutableSortedDictionary<string, LinkEvidence> Evidence { get; init; } = ImmutableSortedDictionary.Create<string, LinkEvidence>(StringComparer.Ordinal);
+    public ImmutableSortedDictionary<LinkedKeys, LinkEvidence> Evidence { get; init; } = ImmutableSortedDictionary<LinkedKeys, LinkEvidence>.Empty;
 
     /// <summary>Consents by purpose × contact channel (<see cref="ConsentRecord.Slot"/>).</summary>
     public ImmutableSortedDictionary<string, ConsentRecord> Consents { get; init; } = ImmutableSortedDictionary.Create<string, ConsentRecord>(StringComparer.Ordinal);
@@ -204,7 +204,7 @@ public sealed record ProfileContent
         var content = new ProfileContent
         {
             Identifiers = observation.Identifiers.ToImmutableSortedDictionary(
-                i => i.Key, i => new IdentifierRecord(i.Key, i.Identifier, at, UtcDay.StartOf(at), [observation.Channel])),
+                i => i.Key, i => new IdentifierRecord(i.Key, i.Identifier, at, UtcDay.StartOf(at), ChannelSet.Of(observation.Channel))),
             Consents = observation.Consents
                 .Select(c => new ConsentRecord(c.Purpose, c.Channel, c.Status, c.DecidedAt, observation.ObservationId))
                 .GroupBy(c => c.Slot)
@@ -360,7 +360,7 @@ public sealed record ProfileContent
         return builder.ToImmutable();
     }
 
-    private static ImmutableSortedDictionary<string, LinkEvidence> Bound(ImmutableSortedDictionary<string, LinkEvidence> evidence)
+    private static ImmutableSortedDictionary<LinkedKeys, LinkEvidence> Bound(ImmutableSortedDictionary<LinkedKeys, LinkEvidence> evidence)
     {
         if (evidence.Count <= MaxEvidence)
         {
@@ -375,7 +375,7 @@ public sealed record ProfileContent
         }
 
         var keep = evidence.Values.Order(Comparer<LinkEvidence>.Create(LinkEvidence.Compare)).Take(MaxEvidence).ToList();
-        return keep.ToImmutableSortedDictionary(e => e.KeySet, e => e, StringComparer.Ordinal);
+        return keep.ToImmutableSortedDictionary(e => e.KeySet, e => e);
     }
 
     private static string? MinKey(string? a, string? b) => a is null ? b : b is null ? a : string.CompareOrdinal(a, b) <= 0 ? a : b;

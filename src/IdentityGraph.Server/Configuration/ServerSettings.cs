@@ -150,7 +150,7 @@ public sealed class GraphSettings
 
     /// <summary>
     /// Profiles each profile slice keeps decoded (the most recently used; the rest are held serialised): more is faster
-    /// and takes more memory (about 12 KB each).
+    /// and takes more memory (about 2 KB each).
     /// </summary>
     public int DecodedProfilesPerSlice { get; set; } = Cluster.Hosting.IdentityGraphOptions.DefaultDecodedProfilesPerSlice;
 

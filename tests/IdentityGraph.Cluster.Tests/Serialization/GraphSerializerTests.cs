@@ -105,6 +105,37 @@ public sealed class GraphSerializerTests : IDisposable
         Assert.Equal(content, WireMapping.FromWire(ProfileContentData.Parser.ParseFrom(bytes)));
     }
 
+    [Fact]
+    public void A_held_profile_names_its_evidence_keys_by_position_and_reads_back_the_same()
+    {
+        var content = RichContent();
+        var stray = new LinkEvidence("obs-9", T0.AddHours(1), "web", Channel.Web, [new IdentifierKey("a1"), new IdentifierKey("zz-not-held")]);
+        content = content with { Evidence = content.Evidence.Add(stray.KeySet, stray) };
+        var state = new ProfileState(5, ProfileStatus.Live, null, content);
+
+        var stored = ProfileSnapshotData.Parser.ParseFrom(WireMapping.ToStoredBytes(state));
+
+        Assert.Equal(state, WireMapping.FromWire(stored));
+        Assert.Equal("", stored.ProfileId); // the slice keeps the id beside the bytes
+        var byIndex = stored.Content.Evidence.Single(e => e.ObservationId != "obs-9");
+        Assert.Empty(byIndex.Keys);
+        Assert.Equal([0u, 1u], byIndex.KeyIndexes);
+        // A key that is not one of the profile's identifiers is written out, as in messages.
+        var written = stored.Content.Evidence.Single(e => e.ObservationId == "obs-9");
+        Assert.Equal(["a1", "zz-not-held"], written.Keys);
+        Assert.Empty(written.KeyIndexes);
+        // Messages between nodes keep the keys.
+        Assert.All(WireMapping.ToWire(ProfileId.For("obs-1", T0), state).Content.Evidence, e => Assert.Empty(e.KeyIndexes));
+    }
+
+    [Fact]
+    public void Evidence_naming_an_identifier_the_profile_does_not_hold_is_refused_on_read()
+    {
+        var stored = ProfileSnapshotData.Parser.ParseFrom(WireMapping.ToStoredBytes(new ProfileState(5, ProfileStatus.Live, null, RichContent())));
+        stored.Content.Evidence[0].KeyIndexes[1] = 7;
+        Assert.Throws<InvalidDataException>(() => WireMapping.FromWire(stored));
+    }
+
     public static TheoryData<string> EventKinds => [nameof(ProfileCreated), nameof(ObservationApplied), nameof(ProfileAbsorbed), nameof(ProfileMergedAway), nameof(ProfileErased)];
 
     [Theory]
@@ -176,7 +207,7 @@ public sealed class GraphSerializerTests : IDisposable
         return new ProfileContent
         {
             Identifiers = ImmutableSortedDictionary.CreateRange([new(email.Key, email), new KeyValuePair<IdentifierKey, IdentifierRecord>(card.Key, card)]),
-            Evidence = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [new KeyValuePair<string, LinkEvidence>(evidence.KeySet, evidence)]),
+            Evidence = ImmutableSortedDictionary.CreateRange([new KeyValuePair<LinkedKeys, LinkEvidence>(evidence.KeySet, evidence)]),
             Consents = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [new(consent.Slot, consent), new KeyValuePair<string, ConsentRecord>(denied.Slot, denied)]),
             Attributes = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [new(city.Key, city), new KeyValuePair<string, AttributeRecord>(name.Key, name)]),
             MergedProfileIds = [ProfileId.For("obs-7", T0.AddHours(2)), ProfileId.For("obs-8", T0.AddHours(3))],

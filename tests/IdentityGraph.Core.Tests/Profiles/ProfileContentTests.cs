@@ -163,7 +163,7 @@ public sealed class ProfileContentTests
         Assert.Empty(From(Observation("o1", T0, [1])).Evidence);
         var evidence = From(Observation("o2", T0, [3, 1], channel: Channel.Store, source: "pos")).Evidence.Values.Single();
         Assert.Equal(new LinkEvidence("o2", T0, "pos", Channel.Store, [new("k1"), new("k3")]), evidence);
-        Assert.Equal("k1,k3", evidence.KeySet);
+        Assert.Equal("k1,k3", evidence.KeySet.ToString());
     }
 
     [Fact]
