@@ -286,7 +286,7 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
         foreach (var domainEvent in decision.Events)
         {
             var before = state;
-            state = ProfileDecider.Apply(state, domainEvent);
+            state = decision is { After: { } after, Events.Count: 1 } ? after : ProfileDecider.Apply(state, domainEvent);
             changes.Add(new Change(id, before, domainEvent, state));
         }
 

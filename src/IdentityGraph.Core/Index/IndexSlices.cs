@@ -46,7 +46,9 @@ public static class IndexSlices
 
     /// <summary>Whether <paramref name="key"/> has the form of an identifier key: 64 lower-case hex digits.</summary>
     public static bool IsWellFormed(IdentifierKey key) =>
-        key.Value is { Length: KeyLength } value && value.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+        key.Value is { Length: KeyLength } value && !value.AsSpan().ContainsAnyExcept(LowerHexDigits);
+
+    private static readonly System.Buffers.SearchValues<char> LowerHexDigits = System.Buffers.SearchValues.Create("0123456789abcdef");
 
     // The message names the expected form but not the value: a malformed key may be a raw identifier (PII).
     private static void ThrowIfMalformed(IdentifierKey key)

@@ -14,8 +14,54 @@ public readonly struct LinkedKeys : IComparable<LinkedKeys>, IEquatable<LinkedKe
 
     public ImmutableArray<IdentifierKey> Keys { get; }
 
-    /// <summary>Orders as <c>string.CompareOrdinal(a.ToString(), b.ToString())</c> would.</summary>
+    /// <summary>Orders as <c>string.CompareOrdinal(a.ToString(), b.ToString())</c> would: key by key (vectorised), and
+    /// character by character only where a key ends inside the other's text and a comma meets a comma.</summary>
     public int CompareTo(LinkedKeys other)
+    {
+        var a = Keys;
+        var b = other.Keys;
+        var both = Math.Min(a.Length, b.Length);
+        for (var i = 0; i < both; i++)
+        {
+            var x = a[i].Value;
+            var y = b[i].Value;
+            if (ReferenceEquals(x, y))
+            {
+                continue;
+            }
+
+            var common = x.AsSpan().CommonPrefixLength(y);
+            if (common < x.Length && common < y.Length)
+            {
+                return x[common] < y[common] ? -1 : 1;
+            }
+
+            if (x.Length == y.Length)
+            {
+                continue;
+            }
+
+            // One key is a prefix of the other: the shorter one's text goes on with a comma, or ends.
+            var aIsShorter = x.Length < y.Length;
+            var next = aIsShorter ? y[common] : x[common];
+            var shorterGoesOn = i + 1 < (aIsShorter ? a.Length : b.Length);
+            if (shorterGoesOn && next == ',')
+            {
+                return CompareCharacters(other);
+            }
+
+            var shorterFirst = !shorterGoesOn || ',' < next;
+            return shorterFirst == aIsShorter ? -1 : 1;
+        }
+
+        // One list starts the other: the longer one's text goes on with a comma — unless neither has a key before it
+        // and all it has is one empty key.
+        return both > 0 ? a.Length.CompareTo(b.Length) : HasText(a).CompareTo(HasText(b));
+
+        static bool HasText(ImmutableArray<IdentifierKey> keys) => keys.Length > 1 || (keys.Length == 1 && keys[0].Value.Length > 0);
+    }
+
+    private int CompareCharacters(LinkedKeys other)
     {
         var a = new JoinedText(Keys);
         var b = new JoinedText(other.Keys);

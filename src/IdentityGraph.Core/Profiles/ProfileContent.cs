@@ -159,6 +159,10 @@ public sealed record ProfileContent
     /// <summary>At most this many link evidence entries are kept (the earliest); evidence explains, it is not the graph.</summary>
     public const int MaxEvidence = 64;
 
+    // Shared, not made per content: an empty map with a comparer is an object of its own.
+    private static readonly ImmutableSortedDictionary<string, ConsentRecord> NoConsents = ImmutableSortedDictionary.Create<string, ConsentRecord>(StringComparer.Ordinal);
+    private static readonly ImmutableSortedDictionary<string, AttributeRecord> NoAttributes = ImmutableSortedDictionary.Create<string, AttributeRecord>(StringComparer.Ordinal);
+
     public static ProfileContent Empty { get; } = new();
 
     public ImmutableSortedDictionary<IdentifierKey, IdentifierRecord> Identifiers { get; init; } = ImmutableSortedDictionary<IdentifierKey, IdentifierRecord>.Empty;
@@ -167,9 +171,9 @@ public sealed record ProfileContent
     public ImmutableSortedDictionary<LinkedKeys, LinkEvidence> Evidence { get; init; } = ImmutableSortedDictionary<LinkedKeys, LinkEvidence>.Empty;
 
     /// <summary>Consents by purpose × contact channel (<see cref="ConsentRecord.Slot"/>).</summary>
-    public ImmutableSortedDictionary<string, ConsentRecord> Consents { get; init; } = ImmutableSortedDictionary.Create<string, ConsentRecord>(StringComparer.Ordinal);
+    public ImmutableSortedDictionary<string, ConsentRecord> Consents { get; init; } = NoConsents;
 
-    public ImmutableSortedDictionary<string, AttributeRecord> Attributes { get; init; } = ImmutableSortedDictionary.Create<string, AttributeRecord>(StringComparer.Ordinal);
+    public ImmutableSortedDictionary<string, AttributeRecord> Attributes { get; init; } = NoAttributes;
 
     /// <summary>Profiles merged into this one (directly or through earlier merges).</summary>
     public ImmutableSortedSet<ProfileId> MergedProfileIds { get; init; } = [];
@@ -201,18 +205,25 @@ public sealed record ProfileContent
     {
         ArgumentNullException.ThrowIfNull(observation);
         var at = observation.ObservedAt;
+        var day = UtcDay.StartOf(at);
+        var channels = ChannelSet.Of(observation.Channel);
+        var identifiers = ImmutableSortedDictionary.CreateBuilder<IdentifierKey, IdentifierRecord>();
+        foreach (var identifier in observation.Identifiers)
+        {
+            identifiers.Add(identifier.Key, new IdentifierRecord(identifier.Key, identifier.Identifier, at, day, channels));
+        }
+
         var content = new ProfileContent
         {
-            Identifiers = observation.Identifiers.ToImmutableSortedDictionary(
-                i => i.Key, i => new IdentifierRecord(i.Key, i.Identifier, at, UtcDay.StartOf(at), ChannelSet.Of(observation.Channel))),
-            Consents = observation.Consents
+            Identifiers = identifiers.ToImmutable(),
+            Consents = observation.Consents.Count == 0 ? NoConsents : observation.Consents
                 .Select(c => new ConsentRecord(c.Purpose, c.Channel, c.Status, c.DecidedAt, observation.ObservationId))
                 .GroupBy(c => c.Slot)
                 .ToImmutableSortedDictionary(g => g.Key, g => g.Aggregate(ConsentRecord.Winner), StringComparer.Ordinal),
-            Attributes = observation.Attributes.ToImmutableSortedDictionary(
+            Attributes = observation.Attributes.Count == 0 ? NoAttributes : observation.Attributes.ToImmutableSortedDictionary(
                 a => a.Key, a => new AttributeRecord(a.Key, a.Value, at, observation.ObservationId), StringComparer.Ordinal),
             CreatedAt = at,
-            UpdatedAt = UtcDay.StartOf(at),
+            UpdatedAt = day,
         };
 
         // A single identifier links nothing; evidence is kept only for observations that link two or more.
@@ -224,6 +235,66 @@ public sealed record ProfileContent
         }
 
         return content;
+    }
+
+    /// <summary>
+    /// True only when <paramref name="observation"/> would change nothing here (its delta under
+    /// <paramref name="limits"/> empty, no attribute dropped), decided from the held entries alone: a repeat visit
+    /// costs a few lookups instead of building the observation's content and a join. False means "not known": the
+    /// caller takes the delta. Never true where the delta would not be empty (property-tested against
+    /// <see cref="Delta(ProfileContent, ProfileLimits, out int)"/>).
+    /// </summary>
+    public bool SurelyAddsNothing(NormalizedObservation observation, ProfileLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(observation);
+        ArgumentNullException.ThrowIfNull(limits);
+        var at = observation.ObservedAt;
+        var day = UtcDay.StartOf(at);
+        if (CreatedAt is not { } created || created > at || UpdatedAt is not { } updated || updated < day
+            || Attributes.Count > limits.MaxAttributes)
+        {
+            return false;
+        }
+
+        foreach (var identifier in observation.Identifiers)
+        {
+            if (!Identifiers.TryGetValue(identifier.Key, out var held) || held.FirstSeen > at || held.LastSeen < day
+                || !held.Channels.Contains(observation.Channel))
+            {
+                return false;
+            }
+        }
+
+        if (observation.Identifiers.Count > 1)
+        {
+            var evidence = new LinkEvidence(
+                observation.ObservationId, at, observation.Source, observation.Channel, [.. observation.Identifiers.Select(i => i.Key).Order()]);
+            if (!Evidence.TryGetValue(evidence.KeySet, out var held) || LinkEvidence.Compare(held, evidence) > 0)
+            {
+                return false;
+            }
+        }
+
+        foreach (var consent in observation.Consents)
+        {
+            var choice = new ConsentRecord(consent.Purpose, consent.Channel, consent.Status, consent.DecidedAt, observation.ObservationId);
+            if (!Consents.TryGetValue(choice.Slot, out var held) || !ConsentRecord.Winner(held, choice).Equals(held))
+            {
+                return false;
+            }
+        }
+
+        foreach (var attribute in observation.Attributes)
+        {
+            // A key past the horizon would be dropped (and counted): left to the delta.
+            var value = new AttributeRecord(attribute.Key, attribute.Value, at, observation.ObservationId);
+            if (!Attributes.TryGetValue(attribute.Key, out var held) || !AttributeRecord.Winner(held, value).Equals(held))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The least upper bound of two contents.</summary>
@@ -276,11 +347,16 @@ public sealed record ProfileContent
     /// is <c>this.Join(other).WithAttributesBoundedTo(limits.MaxAttributes)</c>. <paramref name="attributesDropped"/>
     /// counts the attribute keys of both that the bound leaves out.
     /// </summary>
-    public ProfileContent Delta(ProfileContent other, ProfileLimits limits, out int attributesDropped)
+    public ProfileContent Delta(ProfileContent other, ProfileLimits limits, out int attributesDropped) =>
+        Delta(other, limits, out attributesDropped, out _);
+
+    /// <summary>As <see cref="Delta(ProfileContent, ProfileLimits, out int)"/>, also giving the bounded join it was taken
+    /// from (<c>this.Join(delta)</c>), so a caller that goes on from it need not join again.</summary>
+    public ProfileContent Delta(ProfileContent other, ProfileLimits limits, out int attributesDropped, out ProfileContent joined)
     {
         ArgumentNullException.ThrowIfNull(other);
         ArgumentNullException.ThrowIfNull(limits);
-        var joined = Join(other).WithAttributesBoundedTo(limits.MaxAttributes);
+        joined = Join(other).WithAttributesBoundedTo(limits.MaxAttributes);
         // The keys of both less the keys kept (the join keeps no other); counted from the other's keys, not the profile's.
         attributesDropped = Attributes.Count + other.Attributes.Keys.Count(k => !Attributes.ContainsKey(k)) - joined.Attributes.Count;
         return DeltaTo(joined, other);
@@ -297,10 +373,10 @@ public sealed record ProfileContent
     private ProfileContent DeltaTo(ProfileContent joined, ProfileContent other) =>
         new()
         {
-            Identifiers = Changed(Identifiers, joined.Identifiers, other.Identifiers.Keys),
-            Evidence = Changed(Evidence, joined.Evidence, other.Evidence.Keys),
-            Consents = Changed(Consents, joined.Consents, other.Consents.Keys),
-            Attributes = Changed(Attributes, joined.Attributes, other.Attributes.Keys),
+            Identifiers = Changed(Identifiers, joined.Identifiers, other.Identifiers.Keys, ImmutableSortedDictionary<IdentifierKey, IdentifierRecord>.Empty),
+            Evidence = Changed(Evidence, joined.Evidence, other.Evidence.Keys, ImmutableSortedDictionary<LinkedKeys, LinkEvidence>.Empty),
+            Consents = Changed(Consents, joined.Consents, other.Consents.Keys, NoConsents),
+            Attributes = Changed(Attributes, joined.Attributes, other.Attributes.Keys, NoAttributes),
             MergedProfileIds = [.. other.MergedProfileIds.Where(id => !MergedProfileIds.Contains(id))],
             CreatedAt = joined.CreatedAt == CreatedAt ? null : joined.CreatedAt,
             UpdatedAt = joined.UpdatedAt == UpdatedAt ? null : joined.UpdatedAt,
@@ -326,6 +402,17 @@ public sealed record ProfileContent
         ImmutableSortedDictionary<TKey, TValue> a, ImmutableSortedDictionary<TKey, TValue> b, Func<TValue, TValue, TValue> join)
         where TKey : notnull
     {
+        // Most joins add to one or two of the maps: the others are kept as they are.
+        if (b.IsEmpty)
+        {
+            return a;
+        }
+
+        if (a.IsEmpty)
+        {
+            return b;
+        }
+
         if (b.Count > a.Count)
         {
             (a, b) = (b, a);
@@ -342,22 +429,23 @@ public sealed record ProfileContent
         return builder.ToImmutable();
     }
 
-    /// <summary>The entries of <paramref name="after"/> under <paramref name="keys"/> that are new or differ from <paramref name="before"/>.</summary>
+    /// <summary>The entries of <paramref name="after"/> under <paramref name="keys"/> that are new or differ from
+    /// <paramref name="before"/>; <paramref name="empty"/> (the map's shared empty instance) when none.</summary>
     private static ImmutableSortedDictionary<TKey, TValue> Changed<TKey, TValue>(
-        ImmutableSortedDictionary<TKey, TValue> before, ImmutableSortedDictionary<TKey, TValue> after, IEnumerable<TKey> keys)
+        ImmutableSortedDictionary<TKey, TValue> before, ImmutableSortedDictionary<TKey, TValue> after, IEnumerable<TKey> keys, ImmutableSortedDictionary<TKey, TValue> empty)
         where TKey : notnull
     {
-        var builder = ImmutableSortedDictionary.CreateBuilder<TKey, TValue>(before.KeyComparer);
+        ImmutableSortedDictionary<TKey, TValue>.Builder? builder = null;
         foreach (var key in keys)
         {
             if (after.TryGetValue(key, out var value) &&
                 (!before.TryGetValue(key, out var old) || !EqualityComparer<TValue>.Default.Equals(old, value)))
             {
-                builder[key] = value;
+                (builder ??= empty.ToBuilder())[key] = value;
             }
         }
 
-        return builder.ToImmutable();
+        return builder?.ToImmutable() ?? empty;
     }
 
     private static ImmutableSortedDictionary<LinkedKeys, LinkEvidence> Bound(ImmutableSortedDictionary<LinkedKeys, LinkEvidence> evidence)

@@ -85,6 +85,10 @@ public sealed record ProfileRejection(string Code, string Message, ProfileId? Re
 /// <param name="AttributesDropped">Attribute keys left out because of <see cref="ProfileLimits.MaxAttributes"/> (counted, not an error).</param>
 public sealed record DecideResult(IReadOnlyList<IProfileEvent> Events, ProfileRejection? Rejection, int AttributesDropped = 0)
 {
+    /// <summary>The state after <see cref="Events"/>, when the decision already computed it (saves the caller a join);
+    /// otherwise null: apply the events.</summary>
+    public ProfileState? After { get; init; }
+
     public static DecideResult Nothing { get; } = new([], null);
 
     public static DecideResult Of(IProfileEvent e) => new([e], null);
@@ -156,23 +160,24 @@ public static class ProfileDecider
         NormalizedObservation? first = null;
         for (var i = 0; i < observations.Count; i++)
         {
-            var result = Observe(current, new ObserveProfile(observations[i]), limits);
-            dropped += result.AttributesDropped;
-            if (result.Events.Count == 0)
+            var observation = observations[i];
+            if (current.Status == ProfileStatus.Live && current.Content.SurelyAddsNothing(observation, limits))
+            {
+                continue; // a repeat visit: nothing to build
+            }
+
+            var part = current.Content.Delta(ProfileContent.FromObservation(observation), limits, out var partDropped, out var joined);
+            dropped += partDropped;
+            if (current.Status != ProfileStatus.Absent && part.IsEmpty)
             {
                 continue;
             }
 
             changed[i] = true;
-            first ??= observations[i];
-            var part = result.Events[0] switch
-            {
-                ProfileCreated e => e.Content,
-                ObservationApplied e => e.Delta,
-                var e => throw new InvalidOperationException($"Unexpected {e.GetType().Name} from an observation."),
-            };
+            first ??= observation;
             delta = delta is null ? part : delta.Join(part);
-            current = Apply(current, result.Events[0]);
+            // What Apply of this observation's event gives, without joining again.
+            current = current with { Version = current.Version + 1, Status = ProfileStatus.Live, Content = joined };
         }
 
         if (first is null)
@@ -183,7 +188,9 @@ public static class ProfileDecider
         IProfileEvent combined = state.Status == ProfileStatus.Absent
             ? new ProfileCreated(first.ObservationId, first.ObservedAt, delta!)
             : new ObservationApplied(first.ObservationId, first.ObservedAt, delta!);
-        return (new DecideResult([combined], null, dropped), changed);
+        // One event for all: one version, and the content the observations joined to (a semilattice: the same as
+        // applying their joined delta).
+        return (new DecideResult([combined], null, dropped) { After = current with { Version = state.Version + 1 } }, changed);
     }
 
     public static ProfileState Replay(IEnumerable<IProfileEvent> events) =>
