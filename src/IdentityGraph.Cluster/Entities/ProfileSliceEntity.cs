@@ -156,7 +156,7 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
                 continue;
             }
 
-            var (decision, changed) = ProfileDecider.DecideBatch(state, [.. target.Observations.Select(WireMapping.FromWire)], limits);
+            var (decision, changed) = ProfileDecider.DecideBatch(state, target.ObservationsToDecide(), limits);
             if (decision.Rejection is { } rejection)
             {
                 result.Rejection = $"{rejection.Code}: {rejection.Message}";

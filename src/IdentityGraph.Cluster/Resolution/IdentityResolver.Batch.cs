@@ -118,7 +118,7 @@ public sealed partial class IdentityResolver
         IReadOnlyList<(string Target, List<PendingResolve> Observations)> targets, CancellationToken ct)
     {
         var results = new Dictionary<string, ObserveBatchResult>(StringComparer.Ordinal);
-        var round = targets.Select(t => (Original: t.Target, Current: t.Target, Batch: ToWire(t.Target, t.Observations))).ToList();
+        var round = targets.Select(t => (Original: t.Target, Current: t.Target, Batch: BatchFor(t.Target, t.Observations))).ToList();
         while (round.Count > 0)
         {
             var bySlice = round.GroupBy(t => ProfileSliceOf(t.Current)).ToList();
@@ -137,7 +137,7 @@ public sealed partial class IdentityResolver
                     var result = answers[s].Results[i++];
                     if (result.MergedInto.Length > 0)
                     {
-                        next.Add((target.Original, result.MergedInto, new ObserveProfileBatch(target.Batch) { ProfileId = result.MergedInto }));
+                        next.Add((target.Original, result.MergedInto, new ObserveProfileBatch(target.Batch) { ProfileId = result.MergedInto, Local = target.Batch.Local }));
                     }
                     else
                     {
@@ -151,11 +151,10 @@ public sealed partial class IdentityResolver
 
         return results;
 
-        static ObserveProfileBatch ToWire(string target, List<PendingResolve> observations)
+        static ObserveProfileBatch BatchFor(string target, List<PendingResolve> observations)
         {
-            var batch = new ObserveProfileBatch { ProfileId = target };
-            batch.Observations.AddRange(observations.Select(p => WireMapping.ToWire(p.Observation)));
-            return batch;
+            // The wire form is written only if the message leaves this node (GraphSerializer).
+            return new ObserveProfileBatch { ProfileId = target, Local = [.. observations.Select(p => p.Observation)] };
         }
     }
 

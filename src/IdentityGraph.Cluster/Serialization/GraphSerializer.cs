@@ -77,7 +77,13 @@ public sealed class GraphSerializer(ExtendedActorSystem system) : SerializerWith
 
     public override byte[] ToBinary(object obj) =>
         obj is IMessage message && Manifests.ContainsKey(obj.GetType())
-            ? message.ToByteArray()
+            ? message switch
+            {
+                // Sent with the resolver's observations only (ObserveProfileBatch.Local): their wire form is written now.
+                ObserveProfiles m => m.ForTheWire().ToByteArray(),
+                ObserveProfileBatch m => m.ForTheWire().ToByteArray(),
+                _ => message.ToByteArray(),
+            }
             : throw new ArgumentException($"GraphSerializer cannot serialize {obj.GetType()}.", nameof(obj));
 
     public override object FromBinary(byte[] bytes, string manifest) =>

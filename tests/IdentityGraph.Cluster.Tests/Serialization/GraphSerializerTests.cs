@@ -129,6 +129,26 @@ public sealed class GraphSerializerTests : IDisposable
     }
 
     [Fact]
+    public void A_batch_sent_with_local_observations_only_travels_with_their_wire_form()
+    {
+        var observation = new IdentityGraph.Core.Observations.NormalizedObservation(
+            "obs-1", "pos", Channel.Store, T0, [new(new IdentifierKey("k1"), new NormalizedIdentifier(IdentifierType.Email, "", "ann@example.com"))],
+            [], new Dictionary<string, string> { ["city"] = "Aarhus" }, []);
+        var message = new ObserveProfiles { Slice = "16-3" };
+        message.Targets.Add(new ObserveProfileBatch { ProfileId = "p1", Local = [observation] });
+        var serializer = system.Serialization.FindSerializerFor(message);
+
+        var back = (ObserveProfiles)system.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier, "s.observe");
+
+        var target = Assert.Single(back.Targets);
+        Assert.Equal("p1", target.ProfileId);
+        Assert.Null(target.Local);
+        Assert.Equal(WireMapping.ToWire(observation), Assert.Single(target.Observations));
+        Assert.Empty(message.Targets[0].Observations); // the message sent is not changed
+        Assert.Same(observation, Assert.Single(message.Targets[0].ObservationsToDecide()));
+    }
+
+    [Fact]
     public void Evidence_naming_an_identifier_the_profile_does_not_hold_is_refused_on_read()
     {
         var stored = ProfileSnapshotData.Parser.ParseFrom(WireMapping.ToStoredBytes(new ProfileState(5, ProfileStatus.Live, null, RichContent())));

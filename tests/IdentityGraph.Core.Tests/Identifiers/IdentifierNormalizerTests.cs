@@ -89,6 +89,14 @@ public sealed class IdentifierNormalizerTests
         Assert.Equal(expected, Keyer.KeyOf(id).Value);
         Assert.NotEqual(Keyer.KeyOf(id), new IdentifierKeyer("another-secret-of-enough-length").KeyOf(id));
         Assert.DoesNotContain("AB12", id.ToString(), StringComparison.Ordinal);
+
+        // Non-ASCII, and longer than the key's stack buffer: the same bytes hashed.
+        foreach (var (ns, value) in new[] { ("klub-æøå", "Ω-ÅRHUS-ü"), ("", new string('é', 400) + "x") })
+        {
+            var other = new NormalizedIdentifier(IdentifierType.CustomerId, ns, value);
+            var bytes = System.Text.Encoding.UTF8.GetBytes($"CUSTOMER_ID|{ns}|{value}");
+            Assert.Equal(Convert.ToHexStringLower(hmac.ComputeHash(bytes)), Keyer.KeyOf(other).Value);
+        }
     }
 
     [Fact]
