@@ -195,7 +195,7 @@ public static class EmailNormalizer
 
         // IdnMapping does not enforce what makes a name a deliverable host here: re-check the result label by label.
         var labels = ascii.Split('.');
-        if (labels.Length < 2 || !labels.All(IsHostLabel) || labels[^1].All(char.IsAsciiDigit))
+        if (labels.Length < 2 || !labels.All(IsHostLabel) || !labels[^1].AsSpan().ContainsAnyExceptInRange('0', '9'))
         {
             return DomainInvalid();
         }
@@ -278,7 +278,10 @@ public static class EmailNormalizer
     private static bool IsHostLabel(string label) =>
         label.Length is > 0 and <= MaxLabelLength
         && label[0] != '-' && label[^1] != '-'
-        && label.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+        && !label.AsSpan().ContainsAnyExcept(HostLabelCharacters);
+
+    private static readonly System.Buffers.SearchValues<char> HostLabelCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");
 
     /// <summary>False for control characters (C0, DEL, C1) and unpaired surrogates.</summary>
     private static bool HasOnlyWellFormedNonControlText(string value)

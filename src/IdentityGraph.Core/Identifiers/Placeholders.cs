@@ -16,6 +16,12 @@ public static class Placeholders
         "noemail", "no-email", "no_email", "nomail", "no-mail", "unknown", "none", "invalid",
     }.ToFrozenSet(StringComparer.Ordinal);
 
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> EmailLocalPartSpans =
+        EmailLocalParts.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    // A placeholder's national number is at least this many repetitions of one digit.
+    private const int MinRepeatedDigits = 6;
+
     private static readonly PhoneNumbers.PhoneNumberUtil PhoneUtil = PhoneNumbers.PhoneNumberUtil.GetInstance();
 
     /// <summary>True when the normalised <paramref name="value"/> of <paramref name="type"/> is a known placeholder.</summary>
@@ -39,15 +45,23 @@ public static class Placeholders
             return false;
         }
 
-        var local = address[..at];
-        var plus = local.IndexOf('+', StringComparison.Ordinal);
-        return EmailLocalParts.Contains(plus > 0 ? local[..plus] : local);
+        var local = address.AsSpan(0, at);
+        var plus = local.IndexOf('+');
+        return EmailLocalPartSpans.Contains(plus > 0 ? local[..plus] : local);
     }
 
     // E.164 ("+4511111111"): the national number after the country code is one digit repeated. The country code comes
     // from libphonenumber: guessing its length would read "+45 30 00 00 00" as country 453 and subscriber 0000000.
     private static bool IsPlaceholderPhone(string e164)
     {
+        // The national number ends the E.164 text, so a placeholder's text ends in that many equal digits: real numbers
+        // fail here, without parsing the number a second time (most of what normalising a phone cost).
+        if (e164.Length < MinRepeatedDigits || !char.IsAsciiDigit(e164[^1])
+            || e164.AsSpan(e164.Length - MinRepeatedDigits).ContainsAnyExcept(e164[^1]))
+        {
+            return false;
+        }
+
         PhoneNumbers.PhoneNumber number;
         try
         {
@@ -59,6 +73,6 @@ public static class Placeholders
         }
 
         var national = PhoneUtil.GetNationalSignificantNumber(number);
-        return national.Length >= 6 && !national.AsSpan().ContainsAnyExcept(national[0]);
+        return national.Length >= MinRepeatedDigits && !national.AsSpan().ContainsAnyExcept(national[0]);
     }
 }

@@ -80,7 +80,7 @@ public sealed class OutboxProjection(
     /// <summary>Produces a batch and awaits every delivery; what is refused for good is dead-lettered.</summary>
     private async Task<(int Events, int Ended, int RefusedEvents)> PublishAsync(ProfileChangeBatch batch)
     {
-        var deliveries = new List<(Task<DeliveryResult<string, byte[]?>> Delivery, OutboxDeadLetters.Refusal IfRefused)>();
+        var deliveries = new List<(Task<DeliveryResult<string, byte[]?>> Delivery, string Topic, ProfileEvent Published, long Offset, long Size)>();
         var refusals = new List<OutboxDeadLetters.Refusal>();
         var ended = 0;
         foreach (var (published, endsProfile, offset) in batch.Changes)
@@ -96,7 +96,7 @@ public sealed class OutboxProjection(
             ended += endsProfile ? 1 : 0;
         }
 
-        foreach (var (delivery, ifRefused) in deliveries)
+        foreach (var (delivery, topic, published, offset, size) in deliveries)
         {
             try
             {
@@ -107,7 +107,8 @@ public sealed class OutboxProjection(
                 // This record can never be published; the ones after it can. Anything else (time-outs, a broker away)
                 // fails the run: it restarts from the checkpoint, and nothing is skipped.
                 var code = e.Error.Code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge ? OutboxErrorCodes.TooLarge : OutboxErrorCodes.Refused;
-                refusals.Add(ifRefused with { Code = code, Reason = $"The broker refused the record for good: {e.Error.Code} ({e.Error.Reason})." });
+                refusals.Add(new OutboxDeadLetters.Refusal(
+                    topic, published, offset, size, code, $"The broker refused the record for good: {e.Error.Code} ({e.Error.Reason})."));
             }
         }
 
@@ -123,15 +124,15 @@ public sealed class OutboxProjection(
         void Send(string topic, Message<string, byte[]?> message, ProfileEvent published, long journalOffset)
         {
             var size = MessageSizeLimit.SizeOf(message);
-            var ifRefused = new OutboxDeadLetters.Refusal(topic, published, journalOffset, size, OutboxErrorCodes.TooLarge,
-                $"The record is {size} bytes with overhead; the limit is {messageLimit} (the smallest of the output topics' max.message.bytes and the producer's message.max.bytes).");
             if (size > messageLimit)
             {
-                refusals.Add(ifRefused);
+                refusals.Add(new OutboxDeadLetters.Refusal(topic, published, journalOffset, size, OutboxErrorCodes.TooLarge,
+                    $"The record is {size} bytes with overhead; the limit is {messageLimit} (the smallest of the output topics' max.message.bytes and the producer's message.max.bytes)."));
             }
             else
             {
-                deliveries.Add((producer.ProduceAsync(topic, message), ifRefused));
+                // The refusal, should the broker refuse it, is written only then (two records a change, most never refused).
+                deliveries.Add((producer.ProduceAsync(topic, message), topic, published, journalOffset, size));
             }
         }
     }
