@@ -25,9 +25,8 @@ namespace IdentityGraph.Cluster.Entities;
 /// its writes (the journal groups them into one transaction). What it answers never names something a crash could take
 /// back: answers that write nothing wait for the writes of the profiles they name, and a redirect (merged away) is named
 /// only once durable. Durable states are held serialised (about 450 bytes a profile of the benchmark workload, evidence
-/// naming identifiers by position), except the most recently used ones (<c>DecodedProfilesPerSlice</c>), which are held
-/// decoded instead (about 2 KB each) and
-/// serialised when they drop out.
+/// naming identifiers by position); the most recently used ones (<c>DecodedProfilesPerSlice</c>) are held decoded as
+/// well (about 2 KB each), and serialised again when they drop out only if they changed meanwhile.
 /// </remarks>
 internal sealed class ProfileSliceEntity : UntypedPersistentActor
 {
@@ -36,8 +35,10 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     private readonly int snapshotEvery;
     private readonly ProfileLimits limits;
     private readonly ProfileChangeSignal signal;
-    // A profile's durable state is in `decoded` when recently used, else serialised in `durable`: never in both.
-    private readonly Dictionary<string, byte[]> durable = new(StringComparer.Ordinal);
+    // Every profile of the slice has an entry in `durable`: its durable state serialised, or null while `decoded` holds
+    // the only current form (it changed since it was last serialised). A profile decoded and not changed keeps its
+    // bytes, so dropping it from `decoded` or snapshotting it serialises nothing.
+    private readonly Dictionary<string, byte[]?> durable = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Pending> pending = new(StringComparer.Ordinal);
     private readonly DecodedStates decoded;
     private readonly Queue<(long UpTo, Action Action)> waiting = new();
@@ -388,9 +389,14 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
             return state;
         }
 
-        if (!durable.Remove(profileId, out var bytes))
+        if (!durable.TryGetValue(profileId, out var bytes))
         {
             return ProfileState.Empty;
+        }
+
+        if (bytes is null)
+        {
+            throw new InvalidOperationException($"Profile slice {PersistenceId} holds neither bytes nor a decoded state of a profile.");
         }
 
         state = WireMapping.FromWire(ProfileSnapshotData.Parser.ParseFrom(bytes));
@@ -401,14 +407,14 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     /// <summary>Records <paramref name="state"/> as the profile's durable state (decoded: it was just used).</summary>
     private void MakeDurable(string profileId, ProfileState state)
     {
-        durable.Remove(profileId);
+        durable[profileId] = null;
         Decoded(profileId, state);
     }
 
     /// <summary>Keeps a durable state decoded; the least recently used one past the capacity is serialised instead.</summary>
     private void Decoded(string profileId, ProfileState state)
     {
-        if (decoded.Put(profileId, state) is { } evicted)
+        if (decoded.Put(profileId, state) is { } evicted && durable[evicted.Id] is null)
         {
             durable[evicted.Id] = WireMapping.ToStoredBytes(evicted.State);
         }
@@ -423,7 +429,7 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     // over, all slices at about the same time.
     private void SnapshotIfDue()
     {
-        if (diverged || LastSequenceNr - lastSnapshotAt < snapshotEvery || changesSinceSnapshot < durable.Count + decoded.Count)
+        if (diverged || LastSequenceNr - lastSnapshotAt < snapshotEvery || changesSinceSnapshot < durable.Count)
         {
             return;
         }
@@ -431,11 +437,10 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
         lastSnapshotAt = LastSequenceNr;
         changesSinceSnapshot = 0;
         var snapshot = new ProfileSliceSnapshotData();
-        snapshot.Profiles.AddRange(durable.Select(p => new SliceProfileData { ProfileId = p.Key, State = UnsafeByteOperations.UnsafeWrap(p.Value) }));
-        snapshot.Profiles.AddRange(decoded.All.Select(p => new SliceProfileData
+        snapshot.Profiles.AddRange(durable.Select(p => new SliceProfileData
         {
-            ProfileId = p.Id,
-            State = UnsafeByteOperations.UnsafeWrap(WireMapping.ToStoredBytes(p.State)),
+            ProfileId = p.Key,
+            State = UnsafeByteOperations.UnsafeWrap(p.Value ?? WireMapping.ToStoredBytes(decoded.Peek(p.Key))),
         }));
         SaveSnapshot(snapshot);
     }
@@ -452,9 +457,9 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
     /// <summary>The most recently used durable states, decoded (past the capacity, the least recently used goes).</summary>
     private sealed class DecodedStates(int capacity)
     {
-        public IEnumerable<(string Id, ProfileState State)> All => order;
-
-        public int Count => nodes.Count;
+        /// <summary>The state held for <paramref name="id"/>, without making it the most recently used.</summary>
+        public ProfileState Peek(string id) =>
+            nodes.TryGetValue(id, out var node) ? node.Value.State : throw new KeyNotFoundException($"No decoded state for profile {id}.");
 
         public void Clear()
         {
