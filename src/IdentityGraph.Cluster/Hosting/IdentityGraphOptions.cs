@@ -32,7 +32,7 @@ public sealed record IdentityGraphOptions
     public int DecodedProfilesPerSlice { get; init; } = DefaultDecodedProfilesPerSlice;
 
     /// <summary>The default of <see cref="DecodedProfilesPerSlice"/>.</summary>
-    public const int DefaultDecodedProfilesPerSlice = 2048;
+    public const int DefaultDecodedProfilesPerSlice = 1024;
 
     /// <summary>
     /// Slices of the identifier index (<see cref="Core.Index.IndexSlices"/>), and of the profiles
