@@ -411,7 +411,8 @@ internal sealed class ProfileSliceEntity : UntypedPersistentActor
         Decoded(profileId, state);
     }
 
-    /// <summary>Keeps a durable state decoded; the least recently used one past the capacity is serialised instead.</summary>
+    /// <summary>Keeps a durable state decoded; the least recently used one past the capacity is dropped, serialised
+    /// first if it changed since it was last.</summary>
     private void Decoded(string profileId, ProfileState state)
     {
         if (decoded.Put(profileId, state) is { } evicted && durable[evicted.Id] is null)
