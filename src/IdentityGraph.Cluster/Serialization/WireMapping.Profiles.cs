@@ -103,20 +103,20 @@ internal static partial class WireMapping
         };
     }
 
-    /// <summary>Adds the position of each key among <paramref name="identifiers"/> (sorted); false, adding nothing, when one is not there.</summary>
+    /// <summary>Adds the position of each key among <paramref name="identifiers"/> (sorted); false, leaving
+    /// <paramref name="indexes"/> empty, when one is not there.</summary>
     private static bool AddIndexes(Google.Protobuf.Collections.RepeatedField<uint> indexes, IdentifierKey[] identifiers, ImmutableArray<IdentifierKey> keys)
     {
         foreach (var key in keys)
         {
-            if (Array.BinarySearch(identifiers, key) < 0)
+            var position = Array.BinarySearch(identifiers, key);
+            if (position < 0)
             {
+                indexes.Clear();
                 return false;
             }
-        }
 
-        foreach (var key in keys)
-        {
-            indexes.Add((uint)Array.BinarySearch(identifiers, key));
+            indexes.Add((uint)position);
         }
 
         return true;

@@ -39,6 +39,16 @@ public sealed record LinkEvidence(string ObservationId, DateTimeOffset ObservedA
     /// <summary>The linked key set: evidence is unique per key set.</summary>
     public LinkedKeys KeySet => new(Keys);
 
+    /// <summary>The evidence <paramref name="observation"/> gives: null when it has fewer than two identifiers (a single
+    /// identifier links nothing, so evidence is kept only for observations that link two or more).</summary>
+    public static LinkEvidence? Of(NormalizedObservation observation)
+    {
+        ArgumentNullException.ThrowIfNull(observation);
+        return observation.Identifiers.Count > 1
+            ? new LinkEvidence(observation.ObservationId, observation.ObservedAt, observation.Source, observation.Channel, [.. observation.Identifiers.Select(i => i.Key).Order()])
+            : null;
+    }
+
     /// <summary>
     /// Earlier evidence first; ties by observation id, then key set, source and channel. The order that decides which
     /// evidence is kept. Total over every field: a producer may reuse an observation id for other content, and the
@@ -226,11 +236,8 @@ public sealed record ProfileContent
             UpdatedAt = day,
         };
 
-        // A single identifier links nothing; evidence is kept only for observations that link two or more.
-        if (observation.Identifiers.Count > 1)
+        if (LinkEvidence.Of(observation) is { } evidence)
         {
-            var evidence = new LinkEvidence(
-                observation.ObservationId, at, observation.Source, observation.Channel, [.. observation.Identifiers.Select(i => i.Key).Order()]);
             content = content with { Evidence = content.Evidence.Add(evidence.KeySet, evidence) };
         }
 
@@ -265,14 +272,10 @@ public sealed record ProfileContent
             }
         }
 
-        if (observation.Identifiers.Count > 1)
+        if (LinkEvidence.Of(observation) is { } evidence
+            && (!Evidence.TryGetValue(evidence.KeySet, out var heldEvidence) || LinkEvidence.Compare(heldEvidence, evidence) > 0))
         {
-            var evidence = new LinkEvidence(
-                observation.ObservationId, at, observation.Source, observation.Channel, [.. observation.Identifiers.Select(i => i.Key).Order()]);
-            if (!Evidence.TryGetValue(evidence.KeySet, out var held) || LinkEvidence.Compare(held, evidence) > 0)
-            {
-                return false;
-            }
+            return false;
         }
 
         foreach (var consent in observation.Consents)
